@@ -1,0 +1,134 @@
+package io.github.lsq4j.op;
+
+import io.github.lsq4j.quant.GradientScale;
+import io.github.lsq4j.quant.LsqMath;
+import io.github.lsq4j.quant.QuantRange;
+import io.github.lsq4j.quant.StepLayout;
+import java.util.Arrays;
+import org.nd4j.autodiff.samediff.NameScope;
+import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.ops.impl.controlflow.compat.StopGradient;
+import org.nd4j.linalg.api.ops.impl.scalar.ScalarMax;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * Builds the LSQ quantizer into a SameDiff graph: {@code vhat = round(clip(v / s, -Qn, Qp)) * s} with
+ * the paper's gradients (see {@link LsqMath} for the definitions).
+ *
+ * <p>DL4J M2.1 has no user-defined custom op, and a subclass that overrides {@code doDiff} is silently
+ * replaced by the stock op when SameDiff builds the gradient graph. So the gradients are composed from
+ * stock ops with stop-gradients, the pattern {@code stop(A) + (B - stop(B))}: the value of {@code A}
+ * exactly (because {@code B - stop(B)} is exactly zero), the gradient of {@code B}. That gives the
+ * paper's two tricks:
+ * <ul>
+ *   <li>gradscale: {@code s' = stop(s) + (s - stop(s)) * g}, the value of {@code s}, gradient
+ *       {@code g} times the incoming one;</li>
+ *   <li>roundpass: {@code stop(round(c)) + (c - stop(c))}, the integer code, identity gradient.</li>
+ * </ul>
+ * The clip is {@code clipByValue}, whose gradient is 1 strictly inside the range only, so a value
+ * exactly at {@code -Qn} or {@code Qp} counts as clipped, as with the paper's hardtanh. The step's
+ * value is guarded to at least {@link LsqMath#MIN_STEP} with an identity gradient, so a step pushed to
+ * zero or below by an update never divides by zero; {@code v / s} is computed as
+ * {@code v * (1 / s)} because ND4J's {@code div} by a broadcast step has a wrong gradient.
+ *
+ * <p>Every op used here exists on nd4j-native and nd4j-cuda; nothing loops over elements in Java.
+ */
+public final class LsqOp {
+    private LsqOp() {
+    }
+
+    /**
+     * Adds a quantizer to {@code sd}.
+     *
+     * @param sd   the graph
+     * @param name a name unique in the graph; the quantizer's variables live in this name scope
+     * @param v    the data to quantize; its rank must be known
+     * @param step the step size(s): one element per tensor, or one per channel of {@code spec}'s layout
+     * @param spec bit width, signedness, step layout, batch axis and gradient scale
+     * @return the quantized value, its integer codes and the step
+     * @throws IllegalArgumentException if the step count does not match the data's channels, or the step
+     *                                  variable holds a value that is not finite and positive
+     */
+    public static QuantizedVariable quantize(SameDiff sd, String name, SDVariable v, SDVariable step,
+                                             QuantizerSpec spec) {
+        long[] vShape = v.getShape();
+        if (vShape == null) {
+            throw new IllegalArgumentException("quantizer " + name + ": the rank of '" + v.name() + "' must be known");
+        }
+        long numSteps = checkStepCount(name, vShape, step, spec.layout());
+        checkStepValues(name, step);
+        QuantRange range = spec.range();
+        try (NameScope ignored = sd.withNameScope(name)) {
+            SDVariable s = sd.reshape(step, spec.layout().broadcastShape(vShape.length, numSteps));
+            SDVariable sFrozen = stop(sd, s);
+            SDVariable sGuarded = stop(sd, new ScalarMax(sd, sFrozen, LsqMath.MIN_STEP).outputVariable());
+            SDVariable sScaled = sGuarded.add(s.sub(sFrozen).mul(gradientScale(sd, v, numSteps, spec)));
+
+            SDVariable clipped = sd.math.clipByValue(v.mul(sd.math.reciprocal(sScaled)), -range.qn(), range.qp());
+            SDVariable codes = stop(sd, sd.math.round(clipped));
+            SDVariable roundPassed = codes.add(clipped.sub(stop(sd, clipped)));
+            SDVariable value = roundPassed.mul("vhat", sScaled);
+            return new QuantizedVariable(value, codes, sGuarded);
+        }
+    }
+
+    /**
+     * The gradient scale {@code g} as a graph constant or, for the counting modes, computed from the
+     * data's runtime shape (the batch size of layer inputs is only known then).
+     */
+    private static SDVariable gradientScale(SameDiff sd, SDVariable v, long numSteps, QuantizerSpec spec) {
+        GradientScale policy = spec.gradientScale();
+        DataType type = v.dataType();
+        if (!policy.counts()) {
+            return sd.constant(Nd4j.scalar(type, policy.fixedValue()));
+        }
+        SDVariable elements = sd.prod(sd.shape(v)).castTo(type);
+        if (policy.mode() == GradientScale.Mode.PAPER && spec.batched()) {
+            elements = elements.div(sd.sizeAt(v, 0).castTo(type));
+        }
+        SDVariable g = sd.math.rsqrt(elements.mul((double) spec.range().qp() / numSteps));
+        return stop(sd, g);
+    }
+
+    private static long checkStepCount(String name, long[] vShape, SDVariable step, StepLayout layout) {
+        long[] stepShape = step.getShape();
+        long given = stepShape == null ? -1 : Arrays.stream(stepShape).reduce(1, (a, b) -> a * b);
+        if (!layout.perChannelSteps()) {
+            if (given != 1) {
+                throw new IllegalArgumentException("quantizer " + name + ": a per-tensor step must have one element, '"
+                        + step.name() + "' has shape " + Arrays.toString(stepShape));
+            }
+            return 1;
+        }
+        int axis = layout.axis();
+        if (axis >= vShape.length) {
+            throw new IllegalArgumentException("quantizer " + name + ": channel axis " + axis
+                    + " does not exist in data of shape " + Arrays.toString(vShape));
+        }
+        long channels = vShape[axis];
+        if (given < 1 || (channels >= 0 && given != channels)) {
+            throw new IllegalArgumentException("quantizer " + name + ": per-channel step '" + step.name() + "' has "
+                    + given + " elements, but the data has " + channels + " channels on axis " + axis
+                    + " (shape " + Arrays.toString(vShape) + ")");
+        }
+        return given;
+    }
+
+    private static void checkStepValues(String name, SDVariable step) {
+        INDArray arr = step.isPlaceHolder() ? null : step.getArr();
+        if (arr == null) {
+            return;
+        }
+        double[] values = arr.dup().data().asDouble();
+        for (int i = 0; i < values.length; i++) {
+            LsqMath.checkStep("quantizer " + name + ": step " + i, values[i]);
+        }
+    }
+
+    private static SDVariable stop(SameDiff sd, SDVariable x) {
+        return new StopGradient(sd, x).outputVariable();
+    }
+}

@@ -1,0 +1,10 @@
+/**
+ * lsq4j: Learned Step Size Quantization (Esser et al., ICLR 2020) for Deeplearning4j.
+ *
+ * <p>Packages, in the order data flows (each depends only on those before it):
+ * <ul>
+ *   <li>{@link io.github.lsq4j.quant}: the quantizer math in plain Java, the reference for all else;</li>
+ *   <li>{@link io.github.lsq4j.op}: the quantizer as a SameDiff subgraph with the paper's gradients.</li>
+ * </ul>
+ */
+package io.github.lsq4j;
