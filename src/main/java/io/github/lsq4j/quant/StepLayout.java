@@ -107,7 +107,7 @@ public final class StepLayout {
      * @param shape the tensor's shape
      * @return one step index per element
      */
-    int[] stepIndices(long[] shape) {
+    public int[] stepIndices(long[] shape) {
         int n = Math.toIntExact(length(shape));
         int[] index = new int[n];
         if (!perChannelSteps()) {

@@ -7,34 +7,31 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
-/** Runs {@link LsqOp} once in double precision: forward values, codes, and the gradients of sum(vhat * upstream). */
-final class OpRunner {
-    final INDArray value;
-    final INDArray codes;
-    final INDArray dv;
-    final INDArray ds;
+/**
+ * Runs {@link LsqOp} once: the forward value and codes, and the gradients of
+ * {@code loss = sum(vhat * upstream)} with respect to v and the steps.
+ */
+record OpRunner(double[] value, double[] codes, double[] dv, double[] ds) {
 
-    private OpRunner(INDArray value, INDArray codes, INDArray dv, INDArray ds) {
-        this.value = value;
-        this.codes = codes;
-        this.dv = dv;
-        this.ds = ds;
+    static OpRunner run(DataType type, double[] v, long[] shape, double[] steps, double[] upstream,
+                        QuantizerSpec spec) {
+        SameDiff sd = SameDiff.create();
+        SDVariable vVar = sd.var("v", Nd4j.createFromArray(v).reshape('c', shape).castTo(type));
+        SDVariable sVar = sd.var("s", Nd4j.createFromArray(steps).castTo(type));
+        QuantizedVariable q = LsqOp.quantize(sd, "q", vVar, sVar, spec);
+        SDVariable up = sd.constant("upstream", Nd4j.createFromArray(upstream).reshape('c', shape).castTo(type));
+        sd.sum("loss", q.value().mul(up)).markAsLoss();
+        Map<String, INDArray> grads = sd.calculateGradients(null, "v", "s");
+        Map<String, INDArray> out = sd.output((Map<String, INDArray>) null, q.value().name(), q.codes().name());
+        return new OpRunner(flat(out.get(q.value().name())), flat(out.get(q.codes().name())),
+                flat(grads.get("v")), flat(grads.get("s")));
     }
 
     static OpRunner run(double[] v, long[] shape, double[] steps, double[] upstream, QuantizerSpec spec) {
-        SameDiff sd = SameDiff.create();
-        SDVariable vVar = sd.var("v", Nd4j.createFromArray(v).reshape('c', shape));
-        SDVariable sVar = sd.var("s", Nd4j.createFromArray(steps));
-        QuantizedVariable q = LsqOp.quantize(sd, "q", vVar, sVar, spec);
-        SDVariable up = sd.constant("upstream", Nd4j.createFromArray(upstream).reshape('c', shape));
-        SDVariable loss = sd.sum("loss", q.value().mul(up));
-        loss.markAsLoss();
-        Map<String, INDArray> grads = sd.calculateGradients(null, "v", "s");
-        Map<String, INDArray> out = sd.output((Map<String, INDArray>) null, q.value().name(), q.codes().name());
-        return new OpRunner(out.get(q.value().name()), out.get(q.codes().name()), grads.get("v"), grads.get("s"));
+        return run(DataType.DOUBLE, v, shape, steps, upstream, spec);
     }
 
-    static {
-        Nd4j.setDefaultDataTypes(DataType.DOUBLE, DataType.DOUBLE);
+    private static double[] flat(INDArray a) {
+        return a.castTo(DataType.DOUBLE).dup('c').data().asDouble();
     }
 }
