@@ -5,6 +5,7 @@
  * <ul>
  *   <li>{@link io.github.lsq4j.quant}: the quantizer math in plain Java, the reference for all else;</li>
  *   <li>{@link io.github.lsq4j.op}: the quantizer as a SameDiff subgraph with the paper's gradients.</li>
+ *   <li>{@link io.github.lsq4j.data}: IDX files and the Fashion-MNIST iterator of the samples and tests.</li>
  * </ul>
  */
 package io.github.lsq4j;
