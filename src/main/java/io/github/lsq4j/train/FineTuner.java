@@ -1,0 +1,183 @@
+package io.github.lsq4j.train;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Consumer;
+import me.tongfei.progressbar.ProgressBar;
+import me.tongfei.progressbar.ProgressBarBuilder;
+import me.tongfei.progressbar.ProgressBarStyle;
+import org.deeplearning4j.nn.api.Model;
+import org.deeplearning4j.nn.api.NeuralNetwork;
+import org.nd4j.evaluation.classification.Evaluation;
+import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.dataset.api.iterator.DataSetIterator;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Trains a network for a number of epochs, with a progress bar and ETA per epoch, and evaluates top-1
+ * accuracy on test data after each. Works with MultiLayerNetwork and ComputationGraph; combine it with
+ * {@link LsqRecipe#applyTo} for the paper's optimizer and with {@link Distillation} for distillation.
+ */
+public final class FineTuner {
+    private static final Logger log = LoggerFactory.getLogger(FineTuner.class);
+
+    private final NeuralNetwork network;
+    private final DataSetIterator train;
+    private final DataSetIterator test;
+    private final int epochs;
+    private final boolean progressBar;
+    private final Consumer<EpochResult> afterEpoch;
+
+    private FineTuner(Builder b) {
+        this.network = b.network;
+        this.train = b.train;
+        this.test = b.test;
+        this.epochs = b.epochs;
+        this.progressBar = b.progressBar;
+        this.afterEpoch = b.afterEpoch;
+    }
+
+    /**
+     * @param network a MultiLayerNetwork or ComputationGraph, initialized
+     * @param train   the training data
+     * @return a builder: 1 epoch, no test data, progress bar on
+     */
+    public static Builder builder(NeuralNetwork network, DataSetIterator train) {
+        return new Builder(network, train);
+    }
+
+    /** @return one result per epoch */
+    public List<EpochResult> fit() {
+        List<EpochResult> results = new ArrayList<>();
+        for (int epoch = 1; epoch <= epochs; epoch++) {
+            EpochResult result = trainEpoch(epoch);
+            log.info("epoch {}/{}: loss {}, test accuracy {}, {} s, {} examples/s", epoch, epochs,
+                    String.format("%.4f", result.meanLoss()), String.format("%.4f", result.testAccuracy()),
+                    String.format("%.1f", result.seconds()), String.format("%.0f", result.examplesPerSecond()));
+            results.add(result);
+            if (afterEpoch != null) {
+                afterEpoch.accept(result);
+            }
+        }
+        return results;
+    }
+
+    private EpochResult trainEpoch(int epoch) {
+        train.reset();
+        long start = System.nanoTime();
+        double lossSum = 0;
+        int batches = 0;
+        long examples = 0;
+        try (ProgressBar bar = progressBar ? new ProgressBarBuilder().setTaskName("epoch " + epoch + "/" + epochs)
+                .setStyle(ProgressBarStyle.ASCII).setUnit(" img", 1).showSpeed().build() : null) {
+            while (train.hasNext()) {
+                DataSet batch = train.next();
+                network.fit(batch);
+                double loss = ((Model) network).score();
+                if (!Double.isFinite(loss)) {
+                    throw new IllegalStateException("training diverged: loss " + loss + " in epoch " + epoch
+                            + ", batch " + (batches + 1));
+                }
+                lossSum += loss;
+                batches++;
+                examples += batch.numExamples();
+                if (bar != null) {
+                    bar.stepBy(batch.numExamples());
+                    bar.setExtraMessage(String.format(" loss %.4f", lossSum / batches));
+                }
+            }
+        }
+        double seconds = (System.nanoTime() - start) / 1e9;
+        double accuracy = test == null ? Double.NaN : accuracy(network, test);
+        return new EpochResult(epoch, batches == 0 ? Double.NaN : lossSum / batches, accuracy, seconds,
+                examples / Math.max(seconds, 1e-9));
+    }
+
+    /**
+     * Top-1 accuracy.
+     *
+     * @param network a MultiLayerNetwork or ComputationGraph
+     * @param data    labelled data
+     * @return the fraction of examples whose arg-max output is the label
+     */
+    public static double accuracy(NeuralNetwork network, DataSetIterator data) {
+        data.reset();
+        Evaluation evaluation = network.doEvaluation(data, new Evaluation())[0];
+        return evaluation.accuracy();
+    }
+
+    @Override
+    public String toString() {
+        return "FineTuner(epochs=" + epochs + ", train=" + train + ", test=" + test + ")";
+    }
+
+    /** Builds a {@link FineTuner}; {@link #build()} validates. */
+    public static final class Builder {
+        private final NeuralNetwork network;
+        private final DataSetIterator train;
+        private DataSetIterator test;
+        private int epochs = 1;
+        private boolean progressBar = true;
+        private Consumer<EpochResult> afterEpoch;
+
+        private Builder(NeuralNetwork network, DataSetIterator train) {
+            this.network = network;
+            this.train = train;
+        }
+
+        /**
+         * @param test data to evaluate on after each epoch
+         * @return this
+         */
+        public Builder test(DataSetIterator test) {
+            this.test = test;
+            return this;
+        }
+
+        /**
+         * @param epochs number of epochs, >= 1
+         * @return this
+         */
+        public Builder epochs(int epochs) {
+            this.epochs = epochs;
+            return this;
+        }
+
+        /**
+         * @param progressBar whether to draw a progress bar (on standard error)
+         * @return this
+         */
+        public Builder progressBar(boolean progressBar) {
+            this.progressBar = progressBar;
+            return this;
+        }
+
+        /**
+         * @param afterEpoch called with each epoch's result, e.g. to save a checkpoint
+         * @return this
+         */
+        public Builder afterEpoch(Consumer<EpochResult> afterEpoch) {
+            this.afterEpoch = afterEpoch;
+            return this;
+        }
+
+        /**
+         * @return the fine-tuner
+         * @throws IllegalArgumentException naming the bad value
+         */
+        public FineTuner build() {
+            if (network == null || train == null) {
+                throw new IllegalArgumentException("fine-tuning needs a network and training data");
+            }
+            if (!(network instanceof Model)) {
+                throw new IllegalArgumentException("network must be a MultiLayerNetwork or ComputationGraph, got "
+                        + network.getClass().getName());
+            }
+            if (epochs < 1) {
+                throw new IllegalArgumentException("epochs must be >= 1, got " + epochs);
+            }
+            return new FineTuner(this);
+        }
+    }
+}
