@@ -33,7 +33,8 @@ import org.nd4j.linalg.learning.regularization.Regularization;
  * <p>Parameters:
  * <ul>
  *   <li>{@value #WEIGHT_KEY}: the weights, in the SameDiff layout of the subclass;</li>
- *   <li>{@value #BIAS_KEY}: the bias {@code [1, nOut]}, only if {@link #isHasBias()};</li>
+ *   <li>{@value #BIAS_KEY}: the bias {@code [nOut]} (as in the stock layers), only if
+ *       {@link #isHasBias()};</li>
  *   <li>{@value #WEIGHT_STEP_KEY}: the weight step(s) {@code [1, 1]} or {@code [1, nOut]} (per output
  *       channel), only if {@link #isQuantizeWeights()};</li>
  *   <li>{@value #INPUT_STEP_KEY}: the input step {@code [1, 1]}, only if {@link #isQuantizeInputs()}.</li>
@@ -123,7 +124,7 @@ public abstract class AbstractLsqLayer extends SameDiffLayer {
      * @param sd   the graph
      * @param x    the input as the layer computes with it
      * @param w    the weights as the layer computes with them
-     * @param bias the bias {@code [1, nOut]}, or null
+     * @param bias the bias {@code [nOut]}, or null
      * @return the pre-activation output
      */
     protected abstract SDVariable linear(SameDiff sd, SDVariable x, SDVariable w, SDVariable bias);
@@ -143,7 +144,7 @@ public abstract class AbstractLsqLayer extends SameDiffLayer {
         params.clear();
         params.addWeightParam(WEIGHT_KEY, weightShape());
         if (hasBias) {
-            params.addBiasParam(BIAS_KEY, 1, nOut);
+            params.addBiasParam(BIAS_KEY, nOut);
         }
         // Steps are registered as "bias" params only because DL4J knows two kinds; updater and
         // regularization are chosen per key below, not by kind.
@@ -180,24 +181,30 @@ public abstract class AbstractLsqLayer extends SameDiffLayer {
                                   SDVariable mask) {
         SDVariable x = layerInput;
         if (quantizeInputs) {
-            x = LsqOp.quantize(sd, "lsq_x", x, stepInput(sd, paramTable.get(INPUT_STEP_KEY)), inputSpec()).value();
+            x = LsqOp.quantize(sd, "lsq_x", x, stepInput(paramTable.get(INPUT_STEP_KEY)), inputSpec()).value();
         }
         SDVariable w = paramTable.get(WEIGHT_KEY);
         if (quantizeWeights) {
-            w = LsqOp.quantize(sd, "lsq_w", w, stepInput(sd, paramTable.get(WEIGHT_STEP_KEY)), weightSpec()).value();
+            w = LsqOp.quantize(sd, "lsq_w", w, stepInput(paramTable.get(WEIGHT_STEP_KEY)), weightSpec()).value();
         }
         SDVariable z = linear(sd, x, w, hasBias ? paramTable.get(BIAS_KEY) : null);
         return activation.asSameDiff("out", sd, z);
     }
 
     /**
-     * The step parameter as the quantizer's input. DL4J creates parameter variables filled with zeros
-     * and attaches the real arrays only after {@code defineLayer}; the op checks a variable's value
-     * when the graph is built, which would reject that placeholder zero. An identity makes the step an
-     * op output (no value at build time); the real step is checked and guarded at run time.
+     * The step parameter as the quantizer's input. DL4J's {@code doInit} creates the parameter variables
+     * filled with zeros and attaches the real parameter arrays (by replacing, not copying into, the
+     * variable's array) only after {@code defineLayer}. The op checks a step variable's value when the
+     * graph is built and would reject that placeholder zero, so the placeholder is filled with a valid
+     * step here. An op output (e.g. an identity) would skip the check, but its shape is unknown at
+     * build time, which the op also needs.
      */
-    private static SDVariable stepInput(SameDiff sd, SDVariable step) {
-        return sd.reshape(step, step.getShape());
+    private static SDVariable stepInput(SDVariable step) {
+        INDArray placeholder = step.getArr();
+        if (placeholder != null && placeholder.minNumber().doubleValue() <= 0) {
+            placeholder.assign(1.0);
+        }
+        return step;
     }
 
     @Override

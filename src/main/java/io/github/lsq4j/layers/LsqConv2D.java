@@ -78,9 +78,7 @@ public class LsqConv2D extends AbstractLsqLayer {
                 .dataFormat(Conv2DConfig.NCHW)
                 .weightsFormat(WeightsFormat.YXIO)
                 .build();
-        // conv2d takes the bias as a vector [nOut]; the parameter is [1, nOut] like the stock layer's.
-        SDVariable b = bias == null ? null : sd.reshape(bias, nOut);
-        return sd.cnn().conv2d(x, w, b, config);
+        return sd.cnn().conv2d(x, w, bias, config);
     }
 
     @Override

@@ -218,7 +218,7 @@ public class LsqRuntimeLayer extends SameDiffLayer {
                         + "network or call LsqLayers.calibrate first");
             }
         }
-        INDArray bias = c.isHasBias() ? getParam(AbstractLsqLayer.BIAS_KEY).dup().reshape(c.getNOut()) : null;
+        INDArray bias = c.isHasBias() ? getParam(AbstractLsqLayer.BIAS_KEY).dup() : null;
         return new LsqIntegerParams(name(), c.weightRange(), codes, sw, c.weightStepLayout(),
                 c.isQuantizeInputs() ? c.inputRange() : null, sx, bias);
     }
