@@ -227,6 +227,7 @@ public abstract class AbstractLsqLayer extends SameDiffLayer {
         if (isStepParam(paramName)) {
             return Collections.emptyList();
         }
+        getLayerParams(); // the inherited method reads the lazily computed field directly
         return super.getRegularizationByParam(paramName);
     }
 
@@ -353,8 +354,9 @@ public abstract class AbstractLsqLayer extends SameDiffLayer {
 
     @Override
     public int hashCode() {
-        getLayerParams();
-        return Objects.hash(super.hashCode(), nIn, nOut, activation, hasBias, weightBits, inputBits, inputSigned,
+        // Not super.hashCode(): DL4J's SDLayerParams hashes its long[] shapes by identity, so equal
+        // configurations would hash differently.
+        return Objects.hash(layerName, updater, biasUpdater, regularization, regularizationBias, weightInit, nIn, nOut, activation, hasBias, weightBits, inputBits, inputSigned,
                 perChannelWeights, gradientScaleMode, gradientScaleValue, quantizeWeights, quantizeInputs, stepUpdater);
     }
 

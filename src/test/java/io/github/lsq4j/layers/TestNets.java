@@ -92,6 +92,12 @@ final class TestNets {
      * conv - BN - ReLU - conv - BN - add (residual) - ReLU - dense - dense - softmax, on 2x8x8 input.
      */
     static ComputationGraph graph(boolean lsq, Quant q, DataType dt, IUpdater updater, long seed, Activation act) {
+        return graph(lsq, q, dt, updater, seed, act, 8);
+    }
+
+    /** {@link #graph(boolean, Quant, DataType, IUpdater, long, Activation)} on 2 x hw x hw input. */
+    static ComputationGraph graph(boolean lsq, Quant q, DataType dt, IUpdater updater, long seed, Activation act,
+                                  int hw) {
         ComputationGraphConfiguration conf = new NeuralNetConfiguration.Builder().seed(seed).dataType(dt)
                 .updater(updater).weightInit(WeightInit.XAVIER).graphBuilder()
                 .addInputs("in")
@@ -106,7 +112,7 @@ final class TestNets {
                 .addLayer("d2", dense(lsq, q, 4, Activation.SIGMOID, true), "d1")
                 .addLayer("out", output(3), "d2")
                 .setOutputs("out")
-                .setInputTypes(InputType.convolutional(8, 8, 2)).build();
+                .setInputTypes(InputType.convolutional(hw, hw, 2)).build();
         ComputationGraph net = new ComputationGraph(conf);
         net.init();
         return net;
