@@ -11,7 +11,9 @@ import org.deeplearning4j.nn.conf.layers.InputTypeUtil;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.enums.WeightsFormat;
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.api.ops.impl.layers.convolution.config.Conv2DConfig;
 import org.nd4j.linalg.api.ops.impl.layers.convolution.config.PaddingMode;
 
@@ -69,16 +71,50 @@ public class LsqConv2D extends AbstractLsqLayer {
 
     @Override
     protected SDVariable linear(SameDiff sd, SDVariable x, SDVariable w, SDVariable bias) {
+        boolean dilated = dilation[0] != 1 || dilation[1] != 1;
+        SDVariable kernel = dilated ? dilateKernel(sd, w) : w;
         Conv2DConfig config = Conv2DConfig.builder()
-                .kH(kernelSize[0]).kW(kernelSize[1])
+                .kH(effectiveKernel(0)).kW(effectiveKernel(1))
                 .sH(stride[0]).sW(stride[1])
                 .pH(padding[0]).pW(padding[1])
-                .dH(dilation[0]).dW(dilation[1])
+                .dH(1).dW(1)
                 .paddingMode(convolutionMode == ConvolutionMode.Same ? PaddingMode.SAME : PaddingMode.VALID)
                 .dataFormat(Conv2DConfig.NCHW)
                 .weightsFormat(WeightsFormat.YXIO)
                 .build();
-        return sd.cnn().conv2d(x, w, bias, config);
+        return sd.cnn().conv2d(x, kernel, bias, config);
+    }
+
+    private int effectiveKernel(int d) {
+        return (kernelSize[d] - 1) * dilation[d] + 1;
+    }
+
+    /**
+     * The dilated kernel as an ordinary one, zeros between the taps: {@code [eH, eW, nIn, nOut]} from
+     * {@code [kH, kW, nIn, nOut]} by two 0/1 matrix products (exact, and differentiable). Why: in
+     * ND4J M2.1's oneDNN build, conv2d with dilation fails in float ("could not create a descriptor for
+     * a dilated convolution forward propagation primitive"); a dilation-1 convolution with the spread
+     * kernel computes the same values on every backend.
+     */
+    private SDVariable dilateKernel(SameDiff sd, SDVariable w) {
+        DataType type = sd.getVariable(WEIGHT_KEY).dataType();
+        int kH = kernelSize[0];
+        int kW = kernelSize[1];
+        int eH = effectiveKernel(0);
+        int eW = effectiveKernel(1);
+        long io = nIn * nOut;
+        INDArray spreadH = Nd4j.zeros(type, eH, kH);
+        for (int i = 0; i < kH; i++) {
+            spreadH.putScalar(new long[] {(long) i * dilation[0], i}, 1.0);
+        }
+        INDArray spreadW = Nd4j.zeros(type, eW, kW);
+        for (int i = 0; i < kW; i++) {
+            spreadW.putScalar(new long[] {(long) i * dilation[1], i}, 1.0);
+        }
+        SDVariable t = sd.constant(spreadH).mmul(sd.reshape(w, kH, kW * io));   // [eH, kW*io]
+        t = sd.permute(sd.reshape(t, eH, kW, io), 1, 0, 2);                    // [kW, eH, io]
+        t = sd.constant(spreadW).mmul(sd.reshape(t, kW, eH * io));             // [eW, eH*io]
+        return sd.permute(sd.reshape(t, eW, eH, nIn, nOut), 1, 0, 2, 3);       // [eH, eW, nIn, nOut]
     }
 
     @Override
@@ -115,7 +151,7 @@ public class LsqConv2D extends AbstractLsqLayer {
         if (convolutionMode == ConvolutionMode.Same) {
             return (in + stride[d] - 1) / stride[d];
         }
-        long effectiveKernel = (long) (kernelSize[d] - 1) * dilation[d] + 1;
+        long effectiveKernel = effectiveKernel(d);
         long padded = in + 2L * padding[d];
         if (effectiveKernel > padded) {
             throw new DL4JInvalidInputException(describe() + ": kernel " + axis + " " + kernelSize[d]

@@ -74,7 +74,7 @@ class LsqIntegerEquivalenceTest {
 
     @ParameterizedTest(name = "{0} {1} stride {2} pad {3} dilation {4}, weights {5} bits, perChannel={6}")
     @CsvSource({"DOUBLE,Truncate,2,1,1,4,false", "DOUBLE,Same,2,0,1,2,true", "DOUBLE,Truncate,1,0,2,3,true",
-            "FLOAT,Same,1,0,1,4,false"})
+            "FLOAT,Same,1,0,1,4,false", "FLOAT,Truncate,1,0,2,3,true", "FLOAT,Truncate,1,1,2,3,false"})
     void convEqualsIntegerConvolution(DataType dt, ConvolutionMode mode, int stride, int pad, int dilation, int wBits,
                                       boolean perChannel) {
         int k = 3;
