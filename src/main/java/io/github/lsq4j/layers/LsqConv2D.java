@@ -1,0 +1,380 @@
+package io.github.lsq4j.layers;
+
+import java.util.Arrays;
+import org.deeplearning4j.exception.DL4JInvalidConfigException;
+import org.deeplearning4j.exception.DL4JInvalidInputException;
+import org.deeplearning4j.nn.conf.CNN2DFormat;
+import org.deeplearning4j.nn.conf.ConvolutionMode;
+import org.deeplearning4j.nn.conf.InputPreProcessor;
+import org.deeplearning4j.nn.conf.inputs.InputType;
+import org.deeplearning4j.nn.conf.layers.InputTypeUtil;
+import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.enums.WeightsFormat;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.api.ops.impl.layers.convolution.config.Conv2DConfig;
+import org.nd4j.linalg.api.ops.impl.layers.convolution.config.PaddingMode;
+
+/**
+ * A 2D convolution with LSQ-quantized weights and inputs, a drop-in replacement for DL4J's
+ * {@code ConvolutionLayer} on NCHW data: {@code out = activation(conv2d(quantize(x), quantize(W)) + b)}.
+ *
+ * <p>Weights are stored in SameDiff's layout {@code [kH, kW, nIn, nOut]} (SameDiff's conv2d trains only
+ * with that layout); the stock layer stores {@code [nOut, nIn, kH, kW]}, so permute with
+ * {@code permute(2, 3, 1, 0)} when copying stock weights in. Per-channel weight steps lie along axis 3.
+ * Convolution modes {@link ConvolutionMode#Truncate} (explicit padding) and {@link ConvolutionMode#Same}
+ * (padding chosen so that the output is {@code ceil(in / stride)}, as the stock layer does) are
+ * supported. Defaults mirror the stock layer: kernel 5x5, stride 1, padding 0, dilation 1, Truncate.
+ */
+public class LsqConv2D extends AbstractLsqLayer {
+    private int[] kernelSize = {5, 5};
+    private int[] stride = {1, 1};
+    private int[] padding = {0, 0};
+    private int[] dilation = {1, 1};
+    private ConvolutionMode convolutionMode = ConvolutionMode.Truncate;
+
+    /** For JSON. */
+    public LsqConv2D() {
+    }
+
+    private LsqConv2D(Builder b) {
+        super(b);
+        this.kernelSize = b.kernelSize.clone();
+        this.stride = b.stride.clone();
+        this.padding = b.padding.clone();
+        this.dilation = b.dilation.clone();
+        this.convolutionMode = b.convolutionMode;
+    }
+
+    @Override
+    protected long[] weightShape() {
+        return new long[] {kernelSize[0], kernelSize[1], nIn, nOut};
+    }
+
+    @Override
+    protected int weightChannelAxis() {
+        return 3;
+    }
+
+    @Override
+    protected double fanIn() {
+        return (double) nIn * kernelSize[0] * kernelSize[1];
+    }
+
+    /** As the stock ConvolutionParamInitializer, so that weight inits draw from the same distribution. */
+    @Override
+    protected double fanOut() {
+        return (double) nOut * kernelSize[0] * kernelSize[1] / ((double) stride[0] * stride[1]);
+    }
+
+    @Override
+    protected SDVariable linear(SameDiff sd, SDVariable x, SDVariable w, SDVariable bias) {
+        boolean dilated = dilation[0] != 1 || dilation[1] != 1;
+        SDVariable kernel = dilated ? dilateKernel(sd, w) : w;
+        Conv2DConfig config = Conv2DConfig.builder()
+                .kH(effectiveKernel(0)).kW(effectiveKernel(1))
+                .sH(stride[0]).sW(stride[1])
+                .pH(padding[0]).pW(padding[1])
+                .dH(1).dW(1)
+                .paddingMode(convolutionMode == ConvolutionMode.Same ? PaddingMode.SAME : PaddingMode.VALID)
+                .dataFormat(Conv2DConfig.NCHW)
+                .weightsFormat(WeightsFormat.YXIO)
+                .build();
+        return sd.cnn().conv2d(x, kernel, bias, config);
+    }
+
+    private int effectiveKernel(int d) {
+        return (kernelSize[d] - 1) * dilation[d] + 1;
+    }
+
+    /**
+     * The dilated kernel as an ordinary one, zeros between the taps: {@code [eH, eW, nIn, nOut]} from
+     * {@code [kH, kW, nIn, nOut]} by two 0/1 matrix products (exact, and differentiable). Why: in
+     * ND4J M2.1's oneDNN build, conv2d with dilation fails in float ("could not create a descriptor for
+     * a dilated convolution forward propagation primitive"); a dilation-1 convolution with the spread
+     * kernel computes the same values on every backend.
+     */
+    private SDVariable dilateKernel(SameDiff sd, SDVariable w) {
+        DataType type = sd.getVariable(WEIGHT_KEY).dataType();
+        int kH = kernelSize[0];
+        int kW = kernelSize[1];
+        int eH = effectiveKernel(0);
+        int eW = effectiveKernel(1);
+        long io = nIn * nOut;
+        INDArray spreadH = Nd4j.zeros(type, eH, kH);
+        for (int i = 0; i < kH; i++) {
+            spreadH.putScalar(new long[] {(long) i * dilation[0], i}, 1.0);
+        }
+        INDArray spreadW = Nd4j.zeros(type, eW, kW);
+        for (int i = 0; i < kW; i++) {
+            spreadW.putScalar(new long[] {(long) i * dilation[1], i}, 1.0);
+        }
+        SDVariable t = sd.constant(spreadH).mmul(sd.reshape(w, kH, kW * io));   // [eH, kW*io]
+        t = sd.permute(sd.reshape(t, eH, kW, io), 1, 0, 2);                    // [kW, eH, io]
+        t = sd.constant(spreadW).mmul(sd.reshape(t, kW, eH * io));             // [eW, eH*io]
+        return sd.permute(sd.reshape(t, eW, eH, nIn, nOut), 1, 0, 2, 3);       // [eH, eW, nIn, nOut]
+    }
+
+    @Override
+    protected void validateGeometry() {
+        checkPair("kernelSize", kernelSize, 1);
+        checkPair("stride", stride, 1);
+        checkPair("padding", padding, 0);
+        checkPair("dilation", dilation, 1);
+        if (convolutionMode != ConvolutionMode.Truncate && convolutionMode != ConvolutionMode.Same) {
+            throw new IllegalArgumentException(describe() + ": convolutionMode " + convolutionMode
+                    + " is not supported; use Truncate or Same");
+        }
+    }
+
+    private void checkPair(String what, int[] v, int min) {
+        if (v == null || v.length != 2) {
+            throw new IllegalArgumentException(describe() + ": " + what + " must have 2 values (height, width), got "
+                    + Arrays.toString(v));
+        }
+        if (v[0] < min || v[1] < min) {
+            throw new IllegalArgumentException(describe() + ": " + what + " values must be >= " + min + ", got "
+                    + Arrays.toString(v));
+        }
+    }
+
+    /**
+     * The output size along one axis, or an error naming the layer if the kernel does not fit.
+     *
+     * @param axis "height" or "width"
+     * @param in   the input size
+     * @param d    0 for height, 1 for width
+     */
+    long outputSize(String axis, long in, int d) {
+        if (convolutionMode == ConvolutionMode.Same) {
+            return (in + stride[d] - 1) / stride[d];
+        }
+        long effectiveKernel = effectiveKernel(d);
+        long padded = in + 2L * padding[d];
+        if (effectiveKernel > padded) {
+            throw new DL4JInvalidInputException(describe() + ": kernel " + axis + " " + kernelSize[d]
+                    + (dilation[d] != 1 ? " (" + effectiveKernel + " with dilation " + dilation[d] + ")" : "")
+                    + " is larger than the input " + axis + " " + in
+                    + (padding[d] != 0 ? " plus padding 2*" + padding[d] : "")
+                    + " under ConvolutionMode.Truncate");
+        }
+        return (padded - effectiveKernel) / stride[d] + 1;
+    }
+
+    @Override
+    public InputType getOutputType(int layerIndex, InputType inputType) {
+        InputType.InputTypeConvolutional c = convolutionalInput(inputType);
+        return InputType.convolutional(outputSize("height", c.getHeight(), 0), outputSize("width", c.getWidth(), 1),
+                nOut, CNN2DFormat.NCHW);
+    }
+
+    @Override
+    public void setNIn(InputType inputType, boolean override) {
+        long incoming = convolutionalInput(inputType).getChannels();
+        if (nIn <= 0 || override) {
+            setNIn(incoming);
+        } else if (nIn != incoming) {
+            throw new DL4JInvalidConfigException(describe() + ": nIn is " + nIn + " but the incoming data has "
+                    + incoming + " channels (" + inputType + ")");
+        }
+    }
+
+    private InputType.InputTypeConvolutional convolutionalInput(InputType inputType) {
+        if (!(inputType instanceof InputType.InputTypeConvolutional c)) {
+            throw new DL4JInvalidConfigException(describe() + ": expected convolutional input, got " + inputType);
+        }
+        if (c.getFormat() != CNN2DFormat.NCHW) {
+            throw new DL4JInvalidConfigException(describe() + ": only NCHW data is supported, got " + c.getFormat());
+        }
+        return c;
+    }
+
+    @Override
+    public InputPreProcessor getPreProcessorForInputType(InputType inputType) {
+        return InputTypeUtil.getPreProcessorForInputTypeCnnLayers(inputType, getLayerName());
+    }
+
+    @Override
+    public void validateInput(INDArray input) {
+        if (input.rank() != 4) {
+            throw new DL4JInvalidInputException(describe() + ": expected NCHW input [minibatch, nIn=" + nIn
+                    + ", height, width], got shape " + Arrays.toString(input.shape()));
+        }
+        if (input.size(1) != nIn) {
+            throw new DL4JInvalidInputException(describe() + ": input has " + input.size(1) + " channels (shape "
+                    + Arrays.toString(input.shape()) + ") but nIn is " + nIn);
+        }
+        outputSize("height", input.size(2), 0);
+        outputSize("width", input.size(3), 1);
+    }
+
+    @Override
+    public String toString() {
+        return "LsqConv2D(" + (layerName == null ? "" : "name=" + layerName + ", ") + "nIn=" + nIn + ", nOut=" + nOut
+                + ", kernelSize=" + Arrays.toString(kernelSize) + ", stride=" + Arrays.toString(stride)
+                + ", padding=" + Arrays.toString(padding) + ", dilation=" + Arrays.toString(dilation)
+                + ", convolutionMode=" + convolutionMode + ", " + lsqSettings() + ")";
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        if (!super.equals(o)) {
+            return false;
+        }
+        LsqConv2D l = (LsqConv2D) o;
+        return Arrays.equals(kernelSize, l.kernelSize) && Arrays.equals(stride, l.stride)
+                && Arrays.equals(padding, l.padding) && Arrays.equals(dilation, l.dilation)
+                && convolutionMode == l.convolutionMode;
+    }
+
+    @Override
+    public int hashCode() {
+        return 31 * (31 * (31 * (31 * (31 * super.hashCode() + Arrays.hashCode(kernelSize)) + Arrays.hashCode(stride))
+                + Arrays.hashCode(padding)) + Arrays.hashCode(dilation)) + convolutionMode.hashCode();
+    }
+
+    @Override
+    public LsqConv2D clone() {
+        LsqConv2D c = (LsqConv2D) super.clone();
+        c.kernelSize = kernelSize.clone();
+        c.stride = stride.clone();
+        c.padding = padding.clone();
+        c.dilation = dilation.clone();
+        return c;
+    }
+
+    /** @return kernel size {height, width} (a copy) */
+    public int[] getKernelSize() {
+        return kernelSize.clone();
+    }
+
+    /** @param kernelSize kernel size {height, width} */
+    public void setKernelSize(int[] kernelSize) {
+        this.kernelSize = kernelSize.clone();
+        setLayerParams(null);
+    }
+
+    /** @return stride {height, width} (a copy) */
+    public int[] getStride() {
+        return stride.clone();
+    }
+
+    /** @param stride stride {height, width} */
+    public void setStride(int[] stride) {
+        this.stride = stride.clone();
+    }
+
+    /** @return padding {height, width} (a copy); ignored in Same mode */
+    public int[] getPadding() {
+        return padding.clone();
+    }
+
+    /** @param padding padding {height, width} */
+    public void setPadding(int[] padding) {
+        this.padding = padding.clone();
+    }
+
+    /** @return dilation {height, width} (a copy) */
+    public int[] getDilation() {
+        return dilation.clone();
+    }
+
+    /** @param dilation dilation {height, width} */
+    public void setDilation(int[] dilation) {
+        this.dilation = dilation.clone();
+    }
+
+    /** @return the convolution mode */
+    public ConvolutionMode getConvolutionMode() {
+        return convolutionMode;
+    }
+
+    /** @param convolutionMode the convolution mode, Truncate or Same */
+    public void setConvolutionMode(ConvolutionMode convolutionMode) {
+        this.convolutionMode = convolutionMode;
+    }
+
+    /** Builds an {@link LsqConv2D}; {@link #build()} validates every setting. */
+    public static class Builder extends AbstractLsqLayer.Builder<Builder> {
+        private int[] kernelSize = {5, 5};
+        private int[] stride = {1, 1};
+        private int[] padding = {0, 0};
+        private int[] dilation = {1, 1};
+        private ConvolutionMode convolutionMode = ConvolutionMode.Truncate;
+
+        /** A builder with the defaults: 5x5 kernel, stride 1, no padding, Truncate, 4-bit signed. */
+        public Builder() {
+        }
+
+        /**
+         * @param kernelSize kernel {height, width}, or one value for both
+         * @return this
+         */
+        public Builder kernelSize(int... kernelSize) {
+            this.kernelSize = pair(kernelSize);
+            return this;
+        }
+
+        /**
+         * @param stride stride {height, width}, or one value for both
+         * @return this
+         */
+        public Builder stride(int... stride) {
+            this.stride = pair(stride);
+            return this;
+        }
+
+        /**
+         * @param padding zero padding {height, width}, or one value for both (Truncate mode only)
+         * @return this
+         */
+        public Builder padding(int... padding) {
+            this.padding = pair(padding);
+            return this;
+        }
+
+        /**
+         * @param dilation dilation {height, width}, or one value for both
+         * @return this
+         */
+        public Builder dilation(int... dilation) {
+            this.dilation = pair(dilation);
+            return this;
+        }
+
+        /**
+         * @param convolutionMode {@link ConvolutionMode#Truncate} (default) or {@link ConvolutionMode#Same}
+         * @return this
+         */
+        public Builder convolutionMode(ConvolutionMode convolutionMode) {
+            this.convolutionMode = convolutionMode;
+            return this;
+        }
+
+        private static int[] pair(int[] v) {
+            if (v != null && v.length == 1) {
+                return new int[] {v[0], v[0]};
+            }
+            return v == null ? null : v.clone();
+        }
+
+        /**
+         * @return the layer configuration
+         * @throws IllegalArgumentException naming the layer and the value if a setting is invalid
+         */
+        @Override
+        @SuppressWarnings("unchecked")
+        public LsqConv2D build() {
+            String what = "LsqConv2D" + (layerName == null ? "" : " '" + layerName + "'");
+            checkBuilder(what);
+            if (kernelSize == null || stride == null || padding == null || dilation == null) {
+                throw new IllegalArgumentException(what + ": kernelSize, stride, padding and dilation must not be null");
+            }
+            LsqConv2D layer = new LsqConv2D(this);
+            layer.validate();
+            return layer;
+        }
+    }
+}

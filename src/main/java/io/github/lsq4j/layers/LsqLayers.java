@@ -1,0 +1,167 @@
+package io.github.lsq4j.layers;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.deeplearning4j.nn.api.Layer;
+import org.deeplearning4j.nn.api.Model;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.nn.layers.FrozenLayer;
+import org.deeplearning4j.nn.layers.wrapper.BaseWrapperLayer;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.dataset.api.iterator.DataSetIterator;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Operations on the LSQ layers of a {@link MultiLayerNetwork} or {@link ComputationGraph}: find them,
+ * (re)derive weight steps, calibrate input steps on data, read integer codes.
+ */
+public final class LsqLayers {
+    private static final Logger log = LoggerFactory.getLogger(LsqLayers.class);
+
+    private LsqLayers() {
+    }
+
+    /**
+     * The LSQ layers of a network, in layer order (frozen wrappers are looked through).
+     *
+     * @param model a MultiLayerNetwork or ComputationGraph
+     * @return its LSQ runtime layers
+     */
+    public static List<LsqRuntimeLayer> lsqLayers(Model model) {
+        List<LsqRuntimeLayer> out = new ArrayList<>();
+        for (Layer l : layers(model)) {
+            Layer inner = unwrap(l);
+            if (inner instanceof LsqRuntimeLayer lsq) {
+                out.add(lsq);
+            }
+        }
+        return out;
+    }
+
+    /**
+     * The LSQ layer of a given name.
+     *
+     * @param model     a MultiLayerNetwork or ComputationGraph
+     * @param layerName the layer's name
+     * @return the layer
+     * @throws IllegalArgumentException if there is no LSQ layer of that name
+     */
+    public static LsqRuntimeLayer layer(Model model, String layerName) {
+        Layer l = model instanceof ComputationGraph cg ? cg.getLayer(layerName) : mln(model).getLayer(layerName);
+        Layer inner = l == null ? null : unwrap(l);
+        if (!(inner instanceof LsqRuntimeLayer lsq)) {
+            throw new IllegalArgumentException("no LSQ layer named '" + layerName + "'"
+                    + (l == null ? "" : " (it is a " + l.getClass().getSimpleName() + ")"));
+        }
+        return lsq;
+    }
+
+    /**
+     * (Re)derives every LSQ layer's weight steps from its current weights, {@code 2*mean|w|/sqrt(Qp)}.
+     * Needed only after pretrained weights are copied into a network that has already run a forward
+     * pass; before that, uninitialized weight steps are derived on first use.
+     *
+     * @param model a MultiLayerNetwork or ComputationGraph
+     */
+    public static void initWeightSteps(Model model) {
+        for (LsqRuntimeLayer l : lsqLayers(model)) {
+            if (l.lsqConf().isQuantizeWeights()) {
+                l.initWeightSteps();
+            }
+        }
+    }
+
+    /**
+     * The integer codes and steps of one layer.
+     *
+     * @param model     a MultiLayerNetwork or ComputationGraph
+     * @param layerName the layer's name
+     * @return the layer's integer parameters
+     * @see LsqRuntimeLayer#integerParams()
+     */
+    public static LsqIntegerParams integerParams(Model model, String layerName) {
+        return layer(model, layerName).integerParams();
+    }
+
+    /**
+     * Sets every input-quantizing LSQ layer's input step from real data: {@code 2*mean|x|/sqrt(Qp)}
+     * over the inputs that reach the layer in up to {@code maxBatches} batches, run in inference mode.
+     * While calibrating, each batch quantizes with a step derived from that batch, as a freshly
+     * initialized layer would. The iterator is reset first if it supports it.
+     *
+     * @param model      a MultiLayerNetwork or ComputationGraph (single input)
+     * @param data       the data
+     * @param maxBatches how many batches to use, at least 1
+     * @return the input step set per layer name
+     * @throws IllegalArgumentException if {@code maxBatches < 1} or the iterator is empty
+     */
+    public static Map<String, Double> calibrate(Model model, DataSetIterator data, int maxBatches) {
+        if (maxBatches < 1) {
+            throw new IllegalArgumentException("maxBatches must be >= 1, got " + maxBatches);
+        }
+        List<LsqRuntimeLayer> layers = new ArrayList<>();
+        for (LsqRuntimeLayer l : lsqLayers(model)) {
+            if (l.lsqConf().isQuantizeInputs()) {
+                layers.add(l);
+            }
+        }
+        if (data.resetSupported()) {
+            data.reset();
+        }
+        Map<String, Double> steps = new LinkedHashMap<>();
+        layers.forEach(LsqRuntimeLayer::startCalibration);
+        int batches = 0;
+        try {
+            while (batches < maxBatches && data.hasNext()) {
+                DataSet ds = data.next();
+                if (model instanceof ComputationGraph cg) {
+                    cg.output(false, ds.getFeatures());
+                } else {
+                    mln(model).output(ds.getFeatures(), false, ds.getFeaturesMaskArray(), null);
+                }
+                batches++;
+            }
+        } finally {
+            for (LsqRuntimeLayer l : layers) {
+                steps.put(l.name(), l.finishCalibration());
+            }
+        }
+        if (batches == 0) {
+            throw new IllegalArgumentException("calibrate: the data iterator has no batches");
+        }
+        log.info("calibrated the input steps of {} LSQ layers on {} batches: {}", layers.size(), batches, steps);
+        return steps;
+    }
+
+    private static Layer[] layers(Model model) {
+        if (model instanceof ComputationGraph cg) {
+            return cg.getLayers();
+        }
+        return mln(model).getLayers();
+    }
+
+    private static MultiLayerNetwork mln(Model model) {
+        if (model instanceof MultiLayerNetwork m) {
+            return m;
+        }
+        throw new IllegalArgumentException("expected a MultiLayerNetwork or ComputationGraph, got "
+                + (model == null ? "null" : model.getClass().getName()));
+    }
+
+    private static Layer unwrap(Layer l) {
+        Layer cur = l;
+        while (true) {
+            if (cur instanceof FrozenLayer f) {
+                cur = f.getInsideLayer();
+            } else if (cur instanceof BaseWrapperLayer w) {
+                cur = w.getUnderlying();
+            } else {
+                return cur;
+            }
+        }
+    }
+}

@@ -1,0 +1,178 @@
+package io.github.lsq4j.layers;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.github.lsq4j.quant.LsqMath;
+import io.github.lsq4j.quant.StepLayout;
+import java.util.List;
+import java.util.Map;
+import org.deeplearning4j.datasets.iterator.utilty.ListDataSetIterator;
+import org.deeplearning4j.nn.conf.ConvolutionMode;
+import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.inputs.InputType;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.activations.Activation;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.learning.config.Adam;
+import org.nd4j.linalg.learning.config.Sgd;
+
+/** Step-size initialization (weights, first batch, calibration), inference before training, positivity. */
+class LsqInitTest {
+
+    @BeforeEach
+    void doublePrecision() {
+        Nd4j.setDefaultDataTypes(DataType.DOUBLE, DataType.DOUBLE);
+    }
+
+    private static MultiLayerNetwork net(boolean perChannel, org.nd4j.linalg.learning.config.IUpdater stepUpdater) {
+        LsqConv2D.Builder conv = new LsqConv2D.Builder().name("c1").nOut(4).kernelSize(3).activation(Activation.RELU)
+                .convolutionMode(ConvolutionMode.Same).weightBits(4).inputBits(8).perChannelWeights(perChannel);
+        LsqDense.Builder dense = new LsqDense.Builder().name("fc").nOut(5).activation(Activation.TANH).bits(3)
+                .inputSigned(false);
+        if (stepUpdater != null) {
+            conv.stepUpdater(stepUpdater);
+            dense.stepUpdater(stepUpdater);
+        }
+        MultiLayerConfiguration conf = new NeuralNetConfiguration.Builder().seed(5).dataType(DataType.DOUBLE)
+                .updater(new Adam(1e-2)).list().layer(conv.build()).layer(dense.build()).layer(TestNets.output(3))
+                .setInputType(InputType.convolutional(6, 6, 1)).build();
+        MultiLayerNetwork net = new MultiLayerNetwork(conf);
+        net.init();
+        return net;
+    }
+
+    private static LsqRuntimeLayer lsq(MultiLayerNetwork net, int i) {
+        return (LsqRuntimeLayer) net.getLayer(i);
+    }
+
+    private static double inputStep(INDArray x, LsqRuntimeLayer l) {
+        return LsqMath.initialSteps(x, StepLayout.perTensor(), l.lsqConf().inputRange()).getDouble(0);
+    }
+
+    @Test
+    void inferenceBeforeTrainingIsFiniteAndDoesNotStoreTheInputStep() {
+        MultiLayerNetwork net = net(false, null);
+        INDArray x = TestNets.input(DataType.DOUBLE, 1, 4, 1, 6, 6);
+        INDArray out = net.output(x);
+        TestNets.assertAllFinite(out, "output before training");
+        assertEquals(0.0, net.getLayer(0).getParam("sx").getDouble(0), "inference must not set the input step");
+        assertEquals(0.0, net.getLayer(1).getParam("sx").getDouble(0), "inference must not set the input step");
+        // The weight step is a function of the weights only, so it is derived (and kept) on first use.
+        assertEquals(LsqMath.initialSteps(net.getLayer(0).getParam("W"), StepLayout.perTensor(),
+                lsq(net, 0).lsqConf().weightRange()).getDouble(0), net.getLayer(0).getParam("sw").getDouble(0), 1e-15);
+        // Inference before training quantizes each batch with that batch's own step: deterministic.
+        assertEquals(out, net.output(x));
+    }
+
+    @Test
+    void firstTrainingBatchSetsTheInputStep() {
+        MultiLayerNetwork net = net(false, null);
+        INDArray x = TestNets.input(DataType.DOUBLE, 2, 4, 1, 6, 6);
+        List<INDArray> acts = net.feedForward(x, true);
+        assertEquals(inputStep(x, lsq(net, 0)), net.getLayer(0).getParam("sx").getDouble(0), 1e-15);
+        // The dense layer's input is the conv output (flattened by the preprocessor; mean|x| is the same).
+        assertEquals(inputStep(acts.get(1), lsq(net, 1)), net.getLayer(1).getParam("sx").getDouble(0), 1e-15);
+        // A later batch does not re-initialize.
+        double sx = net.getLayer(0).getParam("sx").getDouble(0);
+        net.feedForward(x.mul(3), true);
+        assertEquals(sx, net.getLayer(0).getParam("sx").getDouble(0));
+    }
+
+    @Test
+    void weightStepFollowsWeightsCopiedInAfterInit() {
+        for (boolean perChannel : new boolean[] {false, true}) {
+            MultiLayerNetwork net = net(perChannel, null);
+            INDArray w = net.getLayer(0).getParam("W");
+            Nd4j.getRandom().setSeed(9);
+            INDArray pretrained = Nd4j.randn(DataType.DOUBLE, w.shape()).muli(0.3);
+            w.assign(pretrained);
+            net.output(TestNets.input(DataType.DOUBLE, 3, 2, 1, 6, 6));
+            StepLayout layout = perChannel ? StepLayout.perChannel(3) : StepLayout.perTensor();
+            INDArray expected = LsqMath.initialSteps(pretrained, layout, lsq(net, 0).lsqConf().weightRange());
+            TestNets.assertClose(expected, net.getLayer(0).getParam("sw").reshape(expected.shape()), 1e-15,
+                    "weight step from the pretrained weights, perChannel=" + perChannel);
+            assertEquals(perChannel ? 4 : 1, expected.length());
+        }
+    }
+
+    @Test
+    void initWeightStepsRederivesAfterAForwardPass() {
+        MultiLayerNetwork net = net(false, null);
+        INDArray x = TestNets.input(DataType.DOUBLE, 4, 2, 1, 6, 6);
+        net.output(x);
+        double before = net.getLayer(1).getParam("sw").getDouble(0);
+        net.getLayer(1).getParam("W").muli(5);
+        net.output(x);
+        assertEquals(before, net.getLayer(1).getParam("sw").getDouble(0), "initialized steps are not re-derived");
+        LsqLayers.initWeightSteps(net);
+        assertEquals(5 * before, net.getLayer(1).getParam("sw").getDouble(0), 1e-12);
+        // Zeroing a step marks it uninitialized again.
+        net.getLayer(1).getParam("W").divi(5);
+        net.getLayer(1).getParam("sw").assign(0);
+        net.output(x);
+        assertEquals(before, net.getLayer(1).getParam("sw").getDouble(0), 1e-12);
+    }
+
+    @Test
+    void calibrateSetsInputStepsFromSeveralBatches() {
+        MultiLayerNetwork net = net(false, null);
+        INDArray a = TestNets.input(DataType.DOUBLE, 10, 4, 1, 6, 6);
+        INDArray b = TestNets.input(DataType.DOUBLE, 11, 4, 1, 6, 6).muli(2);
+        INDArray c = TestNets.input(DataType.DOUBLE, 12, 4, 1, 6, 6).muli(9);
+        INDArray y = TestNets.labels(DataType.DOUBLE, 4, 3);
+        ListDataSetIterator<DataSet> it = new ListDataSetIterator<>(
+                List.of(new DataSet(a, y), new DataSet(b, y), new DataSet(c, y)), 1); // 1 list element per batch
+        net.fit(new DataSet(c, y)); // steps set from c; calibrate must replace them
+        Map<String, Double> steps = LsqLayers.calibrate(net, it, 2);
+        double expected = inputStep(Nd4j.concat(0, a, b), lsq(net, 0));
+        assertEquals(expected, net.getLayer(0).getParam("sx").getDouble(0), 1e-12);
+        assertEquals(expected, steps.get("c1"), 1e-12);
+        assertTrue(steps.get("fc") > 0);
+        assertEquals(steps.get("fc"), net.getLayer(1).getParam("sx").getDouble(0), 0);
+    }
+
+    @Test
+    void calibrateWorksOnAComputationGraph() {
+        ComputationGraph g = TestNets.graph(true, TestNets.Quant.ON, DataType.DOUBLE, new Sgd(0.1), 1, Activation.RELU);
+        INDArray x = TestNets.input(DataType.DOUBLE, 13, 5, 2, 8, 8);
+        ListDataSetIterator<DataSet> it = new ListDataSetIterator<>(
+                List.of(new DataSet(x, TestNets.labels(DataType.DOUBLE, 5, 3))), 1);
+        Map<String, Double> steps = LsqLayers.calibrate(g, it, 10);
+        assertEquals(List.of("c1", "c2", "d1", "d2"), List.copyOf(steps.keySet()));
+        assertEquals(inputStep(x, LsqLayers.layer(g, "c1")), g.getLayer("c1").getParam("sx").getDouble(0), 1e-12);
+        for (String name : steps.keySet()) {
+            assertTrue(g.getLayer(name).getParam("sx").getDouble(0) > 0, name);
+        }
+    }
+
+    @Test
+    void stepsStayPositive() {
+        MultiLayerNetwork net = net(true, new Sgd(1.0));
+        INDArray x = TestNets.input(DataType.DOUBLE, 6, 4, 1, 6, 6);
+        INDArray y = TestNets.labels(DataType.DOUBLE, 4, 3);
+        net.fit(x, y);
+        // Steps driven to zero or below (e.g. by a too large step learning rate): the op computes with
+        // at least MIN_STEP, and after each update the parameters are clamped back.
+        net.getLayer(0).getParam("sw").assign(-0.5);
+        net.getLayer(0).getParam("sx").assign(-1e-3);
+        net.getLayer(1).getParam("sx").assign(-7);
+        TestNets.assertAllFinite(net.output(x), "output with negative steps");
+        net.fit(x, y);
+        for (int i = 0; i < 2; i++) {
+            for (String key : new String[] {"sw", "sx"}) {
+                INDArray s = net.getLayer(i).getParam(key);
+                assertTrue(s.minNumber().doubleValue() >= LsqMath.MIN_STEP, "layer " + i + " " + key + " = " + s);
+            }
+        }
+        TestNets.assertAllFinite(net.params(), "parameters");
+        TestNets.assertAllFinite(net.output(x), "output");
+    }
+}

@@ -1,0 +1,352 @@
+package io.github.lsq4j.layers;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.github.lsq4j.quant.GradientScale;
+import io.github.lsq4j.quant.LsqMath;
+import io.github.lsq4j.quant.QuantRange;
+import io.github.lsq4j.quant.StepLayout;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Supplier;
+import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
+import org.deeplearning4j.nn.conf.ConvolutionMode;
+import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.inputs.InputType;
+import org.deeplearning4j.nn.conf.layers.Layer;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.nn.weights.WeightInit;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.activations.Activation;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.learning.config.Adam;
+import org.nd4j.linalg.learning.config.NoOp;
+import org.nd4j.linalg.learning.config.Sgd;
+import org.nd4j.linalg.learning.regularization.L2Regularization;
+
+/** Configuration: parameters and their shapes, builder validation, toString, JSON, per-parameter rules. */
+class LsqLayerConfigTest {
+
+    @BeforeEach
+    void floatPrecision() {
+        Nd4j.setDefaultDataTypes(DataType.FLOAT, DataType.FLOAT);
+    }
+
+    private static Map<String, INDArray> params(Layer layer, InputType in) {
+        MultiLayerConfiguration conf = new NeuralNetConfiguration.Builder().list().layer(layer)
+                .layer(TestNets.output(2)).setInputType(in).build();
+        MultiLayerNetwork net = new MultiLayerNetwork(conf);
+        net.init();
+        return net.getLayer(0).paramTable();
+    }
+
+    private static void assertShapes(Map<String, INDArray> p, Object... keysAndShapes) {
+        assertEquals(keysAndShapes.length / 2, p.size(), "parameters: " + p.keySet());
+        for (int i = 0; i < keysAndShapes.length; i += 2) {
+            String key = (String) keysAndShapes[i];
+            assertTrue(p.containsKey(key), "missing parameter " + key + " in " + p.keySet());
+            assertArrayEquals((long[]) keysAndShapes[i + 1], p.get(key).shape(), "shape of " + key);
+        }
+    }
+
+    @Test
+    void parameterShapes() {
+        InputType ff = InputType.feedForward(5);
+        assertShapes(params(new LsqDense.Builder().nOut(3).build(), ff),
+                "W", new long[] {5, 3}, "b", new long[] {3}, "sw", new long[] {1, 1}, "sx", new long[] {1, 1});
+        assertShapes(params(new LsqDense.Builder().nOut(3).perChannelWeights(true).hasBias(false).build(), ff),
+                "W", new long[] {5, 3}, "sw", new long[] {1, 3}, "sx", new long[] {1, 1});
+        assertShapes(params(new LsqDense.Builder().nOut(3).quantizeInputs(false).build(), ff),
+                "W", new long[] {5, 3}, "b", new long[] {3}, "sw", new long[] {1, 1});
+        assertShapes(params(new LsqDense.Builder().nOut(3).quantize(false).build(), ff),
+                "W", new long[] {5, 3}, "b", new long[] {3});
+
+        InputType img = InputType.convolutional(6, 6, 2);
+        assertShapes(params(new LsqConv2D.Builder().nOut(4).kernelSize(3, 2).build(), img),
+                "W", new long[] {3, 2, 2, 4}, "b", new long[] {4}, "sw", new long[] {1, 1}, "sx", new long[] {1, 1});
+        assertShapes(params(new LsqConv2D.Builder().nOut(4).kernelSize(3).perChannelWeights(true).quantizeWeights(true)
+                        .quantizeInputs(false).build(), img),
+                "W", new long[] {3, 3, 2, 4}, "b", new long[] {4}, "sw", new long[] {1, 4});
+    }
+
+    @Test
+    void stepsStartUninitializedAndWeightsAreInitialized() {
+        Map<String, INDArray> p = params(new LsqConv2D.Builder().nOut(4).kernelSize(3).build(),
+                InputType.convolutional(6, 6, 2));
+        assertEquals(0.0, p.get("sw").getDouble(0), "weight step: 0 = derive from the weights on first use");
+        assertEquals(0.0, p.get("sx").getDouble(0), "input step: 0 = derive from the first training batch");
+        assertTrue(p.get("W").amaxNumber().doubleValue() > 0, "weights initialized");
+        assertEquals(0.0, p.get("b").amaxNumber().doubleValue(), "bias starts at 0 like the stock layers'");
+    }
+
+    private static void assertBuildFails(Supplier<?> build, String... fragments) {
+        Exception e = assertThrows(IllegalArgumentException.class, build::get);
+        for (String f : fragments) {
+            assertTrue(e.getMessage().contains(f), "message '" + e.getMessage() + "' should contain '" + f + "'");
+        }
+    }
+
+    @Test
+    void buildValidatesAndNamesLayerAndValue() {
+        assertBuildFails(() -> new LsqDense.Builder().name("fc1").nOut(3).weightBits(9).build(),
+                "LsqDense 'fc1'", "weightBits", "9");
+        assertBuildFails(() -> new LsqDense.Builder().name("fc1").nOut(3).inputBits(1).build(),
+                "LsqDense 'fc1'", "inputBits", "1");
+        assertBuildFails(() -> new LsqConv2D.Builder().name("c1").nOut(3).bits(0).build(), "LsqConv2D 'c1'", "weightBits", "0");
+        assertBuildFails(() -> new LsqDense.Builder().name("fc2").nOut(0).build(), "LsqDense 'fc2'", "nOut", "0");
+        assertBuildFails(() -> new LsqDense.Builder().nIn(-2).nOut(3).build(), "LsqDense", "nIn", "-2");
+        assertBuildFails(() -> new LsqConv2D.Builder().name("c2").nOut(3).kernelSize(0, 3).build(),
+                "LsqConv2D 'c2'", "kernelSize", "[0, 3]");
+        assertBuildFails(() -> new LsqConv2D.Builder().name("c3").nOut(3).stride(-1).build(),
+                "LsqConv2D 'c3'", "stride", "[-1, -1]");
+        assertBuildFails(() -> new LsqConv2D.Builder().nOut(3).padding(-1, 0).build(), "padding", "[-1, 0]");
+        assertBuildFails(() -> new LsqConv2D.Builder().nOut(3).dilation(0).build(), "dilation", "[0, 0]");
+        assertBuildFails(() -> new LsqConv2D.Builder().name("c4").nOut(3).convolutionMode(ConvolutionMode.Strict).build(),
+                "LsqConv2D 'c4'", "convolutionMode", "Strict");
+        assertBuildFails(() -> new LsqConv2D.Builder().nOut(3).convolutionMode(ConvolutionMode.Causal).build(),
+                "Causal");
+        assertBuildFails(() -> new LsqDense.Builder().name("fc3").nOut(3).activation(Activation.SELU).build(),
+                "LsqDense 'fc3'", "activation", "SELU");
+        assertBuildFails(() -> new LsqDense.Builder().nOut(3).dropOut(0.5).build(), "dropout");
+        assertBuildFails(() -> new LsqDense.Builder().nOut(3).gradientScale(null).build(), "gradient scale");
+        assertBuildFails(() -> new LsqConv2D.Builder().nOut(3).kernelSize(3, 3, 3).build(), "kernelSize");
+        // Valid extremes build.
+        new LsqDense.Builder().nOut(1).bits(2).build();
+        new LsqDense.Builder().nOut(1).bits(8).build();
+    }
+
+    @Test
+    void toStringShowsHyperparameters() {
+        String s = new LsqConv2D.Builder().name("c1").nIn(2).nOut(8).kernelSize(3).stride(2).padding(1)
+                .convolutionMode(ConvolutionMode.Same).weightBits(2).inputBits(3).inputSigned(false)
+                .perChannelWeights(true).activation(Activation.RELU).gradientScale(GradientScale.fixed(0.5))
+                .stepUpdater(new Sgd(0.01)).build().toString();
+        for (String f : new String[] {"LsqConv2D", "name=c1", "nIn=2", "nOut=8", "kernelSize=[3, 3]", "stride=[2, 2]",
+                "padding=[1, 1]", "convolutionMode=Same", "2 bits per channel", "3 bits unsigned", "RELU", "FIXED",
+                "0.5", "stepUpdater"}) {
+            assertTrue(s.contains(f), s + " should contain " + f);
+        }
+        String d = new LsqDense.Builder().nIn(4).nOut(2).quantize(false).build().toString();
+        assertTrue(d.contains("LsqDense") && d.contains("weights=not quantized") && d.contains("inputs=not quantized"), d);
+    }
+
+    private static LsqDense fullDense() {
+        return new LsqDense.Builder().name("fc").nIn(7).nOut(5).activation(Activation.TANH).hasBias(false)
+                .weightBits(3).inputBits(6).inputSigned(false).perChannelWeights(true)
+                .gradientScale(GradientScale.fixed(0.25)).quantizeWeights(true).quantizeInputs(false)
+                .stepUpdater(new Sgd(0.003)).updater(new Adam(0.02)).l2(1e-3).weightInit(WeightInit.RELU).build();
+    }
+
+    private static LsqConv2D fullConv() {
+        return new LsqConv2D.Builder().name("conv").nIn(3).nOut(6).kernelSize(3, 2).stride(2, 1).padding(1, 0)
+                .dilation(1, 2).convolutionMode(ConvolutionMode.Same).activation(Activation.RELU).hasBias(true)
+                .weightBits(2).inputBits(5).inputSigned(true).perChannelWeights(false)
+                .gradientScale(GradientScale.batchInclusive()).quantizeWeights(false).quantizeInputs(true)
+                .stepUpdater(new NoOp()).weightInit(WeightInit.XAVIER_UNIFORM).build();
+    }
+
+    private static void assertSameLsqFields(AbstractLsqLayer a, AbstractLsqLayer b) {
+        assertEquals(a.getLayerName(), b.getLayerName());
+        assertEquals(a.getNIn(), b.getNIn());
+        assertEquals(a.getNOut(), b.getNOut());
+        assertEquals(a.getActivation(), b.getActivation());
+        assertEquals(a.isHasBias(), b.isHasBias());
+        assertEquals(a.getWeightBits(), b.getWeightBits());
+        assertEquals(a.getInputBits(), b.getInputBits());
+        assertEquals(a.isInputSigned(), b.isInputSigned());
+        assertEquals(a.isPerChannelWeights(), b.isPerChannelWeights());
+        assertEquals(a.getGradientScaleMode(), b.getGradientScaleMode());
+        assertEquals(Double.doubleToLongBits(a.getGradientScaleValue()), Double.doubleToLongBits(b.getGradientScaleValue()));
+        assertEquals(a.gradientScale(), b.gradientScale());
+        assertEquals(a.isQuantizeWeights(), b.isQuantizeWeights());
+        assertEquals(a.isQuantizeInputs(), b.isQuantizeInputs());
+        assertEquals(a.getStepUpdater(), b.getStepUpdater());
+        assertEquals(a.getUpdater(), b.getUpdater());
+        assertEquals(a.getRegularization(), b.getRegularization());
+        assertEquals(a.getWeightInit(), b.getWeightInit());
+        assertEquals(a.getLayerParams(), b.getLayerParams());
+        if (a instanceof LsqConv2D ca) {
+            LsqConv2D cb = (LsqConv2D) b;
+            assertArrayEquals(ca.getKernelSize(), cb.getKernelSize());
+            assertArrayEquals(ca.getStride(), cb.getStride());
+            assertArrayEquals(ca.getPadding(), cb.getPadding());
+            assertArrayEquals(ca.getDilation(), cb.getDilation());
+            assertEquals(ca.getConvolutionMode(), cb.getConvolutionMode());
+        }
+        assertEquals(a, b);
+        assertEquals(a.hashCode(), b.hashCode());
+        assertEquals(a.toString(), b.toString());
+    }
+
+    @Test
+    void jsonRoundTripKeepsEveryFieldInMultiLayerConfiguration() {
+        MultiLayerConfiguration conf = new NeuralNetConfiguration.Builder().list()
+                .layer(fullConv())
+                .layer(new LsqConv2D.Builder().nOut(4).kernelSize(2).build())
+                .layer(fullDense())
+                .layer(TestNets.output(2))
+                .setInputType(InputType.convolutional(8, 8, 3)).build();
+        // (setInputType overrides fullDense()'s nIn=7 with the real 4*7*7: DL4J's overrideNinUponBuild.)
+        MultiLayerConfiguration restored = MultiLayerConfiguration.fromJson(conf.toJson());
+        for (int i = 0; i < 3; i++) {
+            assertSameLsqFields((AbstractLsqLayer) conf.getConf(i).getLayer(),
+                    (AbstractLsqLayer) restored.getConf(i).getLayer());
+        }
+        assertEquals(conf, restored);
+        assertEquals(conf.toJson(), restored.toJson());
+    }
+
+    @Test
+    void jsonRoundTripKeepsEveryFieldInComputationGraphConfiguration() {
+        ComputationGraphConfiguration conf = new NeuralNetConfiguration.Builder().graphBuilder().addInputs("in")
+                .addLayer("conv", fullConv(), "in")
+                .addLayer("fc", fullDense(), "conv")
+                .addLayer("out", TestNets.output(2), "fc").setOutputs("out").build();
+        ComputationGraphConfiguration restored = ComputationGraphConfiguration.fromJson(conf.toJson());
+        for (String name : new String[] {"conv", "fc"}) {
+            assertSameLsqFields(layerOf(conf, name), layerOf(restored, name));
+        }
+        assertEquals(conf.toJson(), restored.toJson());
+    }
+
+    private static AbstractLsqLayer layerOf(ComputationGraphConfiguration c, String name) {
+        return (AbstractLsqLayer) ((org.deeplearning4j.nn.conf.graph.LayerVertex) c.getVertices().get(name))
+                .getLayerConf().getLayer();
+    }
+
+    @Test
+    void equalsSeesEveryLsqField() {
+        LsqDense a = fullDense();
+        List<Runnable> changes = List.of(() -> a.setWeightBits(4), () -> a.setInputBits(2),
+                () -> a.setInputSigned(true), () -> a.setPerChannelWeights(false), () -> a.setGradientScaleValue(0.3),
+                () -> a.setGradientScaleMode(GradientScale.Mode.PAPER), () -> a.setQuantizeInputs(true),
+                () -> a.setQuantizeWeights(false), () -> a.setStepUpdater(null), () -> a.setHasBias(true),
+                () -> a.setActivation(Activation.RELU), () -> a.setNIn(8), () -> a.setNOut(6));
+        for (Runnable change : changes) {
+            LsqDense before = fullDense();
+            change.run();
+            assertNotEquals(before, a);
+            // reset for the next change
+            LsqDense fresh = fullDense();
+            a.setWeightBits(fresh.getWeightBits());
+            a.setInputBits(fresh.getInputBits());
+            a.setInputSigned(fresh.isInputSigned());
+            a.setPerChannelWeights(fresh.isPerChannelWeights());
+            a.setGradientScaleValue(fresh.getGradientScaleValue());
+            a.setGradientScaleMode(fresh.getGradientScaleMode());
+            a.setQuantizeInputs(fresh.isQuantizeInputs());
+            a.setQuantizeWeights(fresh.isQuantizeWeights());
+            a.setStepUpdater(fresh.getStepUpdater());
+            a.setHasBias(fresh.isHasBias());
+            a.setActivation(fresh.getActivation());
+            a.setNIn(fresh.getNIn());
+            a.setNOut(fresh.getNOut());
+            assertEquals(fresh, a);
+        }
+        LsqConv2D c = fullConv();
+        c.setKernelSize(new int[] {1, 1});
+        assertNotEquals(fullConv(), c);
+        c = fullConv();
+        c.setConvolutionMode(ConvolutionMode.Truncate);
+        assertNotEquals(fullConv(), c);
+    }
+
+    @Test
+    void cloneIsDeepAndEqual() {
+        LsqConv2D c = fullConv();
+        LsqConv2D copy = c.clone();
+        assertEquals(c, copy);
+        copy.setStride(new int[] {3, 3});
+        assertArrayEquals(new int[] {2, 1}, c.getStride());
+    }
+
+    @Test
+    void stepsGetNoRegularizationAndTheirOwnUpdater() {
+        LsqDense d = new LsqDense.Builder().nIn(3).nOut(2).l2(0.1).l2Bias(0.2).updater(new Adam(0.1))
+                .stepUpdater(new Sgd(0.5)).build();
+        assertTrue(d.getRegularizationByParam("sw").isEmpty());
+        assertTrue(d.getRegularizationByParam("sx").isEmpty());
+        assertEquals(List.of(new L2Regularization(0.1)), d.getRegularizationByParam("W"));
+        assertEquals(List.of(new L2Regularization(0.2)), d.getRegularizationByParam("b"));
+        assertEquals(new Sgd(0.5), d.getUpdaterByParam("sw"));
+        assertEquals(new Sgd(0.5), d.getUpdaterByParam("sx"));
+        assertEquals(new Adam(0.1), d.getUpdaterByParam("W"));
+        LsqDense noStepUpdater = new LsqDense.Builder().nIn(3).nOut(2).updater(new Adam(0.1)).biasUpdater(new Sgd(1))
+                .build();
+        assertEquals(new Adam(0.1), noStepUpdater.getUpdaterByParam("sx"), "steps default to the layer's updater");
+        assertNull(noStepUpdater.getStepUpdater());
+    }
+
+    /** Two nets, with and without strong weight decay: after training the steps agree, the weights don't. */
+    @Test
+    void weightDecayDoesNotTouchStepsInTraining() {
+        Nd4j.setDefaultDataTypes(DataType.DOUBLE, DataType.DOUBLE);
+        MultiLayerNetwork plain = denseNet(0, null);
+        MultiLayerNetwork decayed = denseNet(0.5, null);
+        decayed.setParams(plain.params().dup());
+        INDArray x = TestNets.input(DataType.DOUBLE, 1, 8, 6);
+        INDArray y = TestNets.labels(DataType.DOUBLE, 8, 2);
+        // One step: both nets compute gradients at identical parameters, so the steps can differ only
+        // if weight decay acts on them.
+        plain.fit(x, y);
+        decayed.fit(x, y);
+        for (String step : new String[] {"sw", "sx"}) {
+            TestNets.assertClose(plain.getLayer(0).getParam(step), decayed.getLayer(0).getParam(step), 0, step);
+        }
+        assertTrue(TestNets.maxAbsDiff(plain.getLayer(0).getParam("W"), decayed.getLayer(0).getParam("W")) > 1e-3,
+                "weight decay must act on W");
+        assertNotEquals(0.0, plain.getLayer(0).getParam("sw").getDouble(0) - initialWeightStep(plain), 0.0);
+    }
+
+    @Test
+    void stepUpdaterIsUsed() {
+        Nd4j.setDefaultDataTypes(DataType.DOUBLE, DataType.DOUBLE);
+        // Learning rate 0 for the steps only (DL4J's NoOp updater applies the raw gradient, like SGD lr 1).
+        MultiLayerNetwork net = denseNet(0, new Sgd(0.0));
+        INDArray x = TestNets.input(DataType.DOUBLE, 2, 8, 6);
+        INDArray y = TestNets.labels(DataType.DOUBLE, 8, 2);
+        INDArray w0 = net.getLayer(0).getParam("W").dup();
+        double sw0 = initialWeightStep(net);
+        net.fit(x, y);
+        net.fit(x, y);
+        AbstractLsqLayer c = ((LsqRuntimeLayer) net.getLayer(0)).lsqConf();
+        double sx0 = LsqMath.initialSteps(x, StepLayout.perTensor(), c.inputRange()).getDouble(0);
+        assertEquals(sx0, net.getLayer(0).getParam("sx").getDouble(0), 0, "step learning rate 0: sx stays at its init");
+        assertEquals(sw0, net.getLayer(0).getParam("sw").getDouble(0), 0, "step learning rate 0: sw stays at its init");
+        assertFalse(w0.equals(net.getLayer(0).getParam("W")), "weights still train");
+    }
+
+    private static double initialWeightStep(MultiLayerNetwork net) {
+        return LsqMath.initialSteps(net.getLayer(0).getParam("W"), StepLayout.perTensor(), QuantRange.of(4, true))
+                .getDouble(0);
+    }
+
+    private static MultiLayerNetwork denseNet(double weightDecay, org.nd4j.linalg.learning.config.IUpdater stepUpdater) {
+        LsqDense.Builder b = new LsqDense.Builder().nIn(6).nOut(4).activation(Activation.TANH);
+        if (weightDecay > 0) {
+            b.weightDecay(weightDecay, false);
+        }
+        if (stepUpdater != null) {
+            b.stepUpdater(stepUpdater);
+        }
+        MultiLayerConfiguration conf = new NeuralNetConfiguration.Builder().seed(3).dataType(DataType.DOUBLE)
+                .updater(new Sgd(0.1)).list().layer(b.build())
+                .layer(new org.deeplearning4j.nn.conf.layers.OutputLayer.Builder().nIn(4).nOut(2)
+                        .activation(Activation.SOFTMAX)
+                        .lossFunction(org.nd4j.linalg.lossfunctions.LossFunctions.LossFunction.MCXENT).build())
+                .build();
+        MultiLayerNetwork net = new MultiLayerNetwork(conf);
+        net.init();
+        return net;
+    }
+}

@@ -1,0 +1,188 @@
+package io.github.lsq4j.layers;
+
+import static io.github.lsq4j.layers.TestNets.assertClose;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.github.lsq4j.layers.TestNets.Quant;
+import java.util.Map;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.gradient.Gradient;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.nd4j.common.primitives.Pair;
+import org.nd4j.linalg.activations.Activation;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.MultiDataSet;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.learning.config.NoOp;
+import org.nd4j.linalg.learning.config.Sgd;
+
+/**
+ * With quantization off, LSQ layers must compute exactly what DL4J's stock ConvolutionLayer and
+ * DenseLayer compute: outputs, parameter gradients and the epsilon passed down, in double precision,
+ * in a stacked MultiLayerNetwork and in a ComputationGraph with batch norm and a residual add. This is
+ * what proves the fix of DL4J M2.1's doubled SameDiff-layer gradients.
+ */
+class LsqStockEquivalenceTest {
+    private static final double TOL = 1e-6;
+
+    @BeforeEach
+    void doublePrecision() {
+        Nd4j.setDefaultDataTypes(DataType.DOUBLE, DataType.DOUBLE);
+    }
+
+    @Test
+    void multiLayerNetworkOutputsAndGradientsEqualStockLayers() {
+        MultiLayerNetwork stock = TestNets.mln(false, Quant.OFF, DataType.DOUBLE, new NoOp(), 42);
+        MultiLayerNetwork lsq = TestNets.mln(true, Quant.OFF, DataType.DOUBLE, new NoOp(), 7);
+        TestNets.copyStockParams(stock, lsq);
+        INDArray x = TestNets.input(DataType.DOUBLE, 1, 4, 1, 10, 10);
+        INDArray y = TestNets.labels(DataType.DOUBLE, 4, 3);
+
+        assertClose(stock.output(x), lsq.output(x), TOL, "output");
+        Pair<Gradient, INDArray> gs = stock.calculateGradients(x, y, null, null);
+        Pair<Gradient, INDArray> gl = lsq.calculateGradients(x, y, null, null);
+        assertGradientsEqual(gs.getFirst(), gl.getFirst(), 10);
+        // The epsilon the first layer passes down: d loss / d input.
+        assertClose(gs.getSecond(), gl.getSecond(), TOL, "gradient w.r.t. the network input");
+        assertTrue(gs.getSecond().amaxNumber().doubleValue() > 1e-6, "input gradient must not be trivially zero");
+        assertEquals(stock.score(), lsq.score(), TOL, "score");
+    }
+
+    @Test
+    void multiLayerNetworkTrainsLikeStockLayersWithSgd() {
+        // SGD, not Adam: Adam normalizes the gradient and would hide a constant factor.
+        MultiLayerNetwork stock = TestNets.mln(false, Quant.OFF, DataType.DOUBLE, new Sgd(0.1), 42);
+        MultiLayerNetwork lsq = TestNets.mln(true, Quant.OFF, DataType.DOUBLE, new Sgd(0.1), 7);
+        TestNets.copyStockParams(stock, lsq);
+        INDArray x = TestNets.input(DataType.DOUBLE, 2, 6, 1, 10, 10);
+        INDArray y = TestNets.labels(DataType.DOUBLE, 6, 3);
+        for (int i = 0; i < 3; i++) {
+            stock.fit(x, y);
+            lsq.fit(x, y);
+        }
+        for (int i = 0; i < stock.getnLayers(); i++) {
+            for (Map.Entry<String, INDArray> e : stock.getLayer(i).paramTable().entrySet()) {
+                assertClose(TestNets.toLsqLayout(e.getValue()), lsq.getLayer(i).getParam(e.getKey()), TOL,
+                        "layer " + i + " param " + e.getKey() + " after 3 SGD steps");
+            }
+        }
+        assertClose(stock.output(x), lsq.output(x), TOL, "output after training");
+    }
+
+    @Test
+    void computationGraphWithBatchNormAndResidualAddEqualsStockLayers() {
+        ComputationGraph stock = TestNets.graph(false, Quant.OFF, DataType.DOUBLE, new NoOp(), 42, Activation.RELU);
+        ComputationGraph lsq = TestNets.graph(true, Quant.OFF, DataType.DOUBLE, new NoOp(), 7, Activation.RELU);
+        TestNets.copyStockParams(stock, lsq);
+        INDArray x = TestNets.input(DataType.DOUBLE, 3, 5, 2, 8, 8);
+        INDArray y = TestNets.labels(DataType.DOUBLE, 5, 3);
+
+        assertClose(stock.outputSingle(x), lsq.outputSingle(x), TOL, "output");
+        MultiDataSet mds = new MultiDataSet(x, y);
+        stock.setInputs(x);
+        stock.setLabels(y);
+        lsq.setInputs(x);
+        lsq.setLabels(y);
+        stock.computeGradientAndScore();
+        lsq.computeGradientAndScore();
+        assertGradientsEqual(stock.gradient(), lsq.gradient(), 17);
+        assertEquals(stock.score(), lsq.score(), TOL, "score");
+
+        // And one SGD-like step of training through fit(): same parameters afterwards.
+        ComputationGraph stockSgd = TestNets.graph(false, Quant.OFF, DataType.DOUBLE, new Sgd(0.05), 42, Activation.RELU);
+        ComputationGraph lsqSgd = TestNets.graph(true, Quant.OFF, DataType.DOUBLE, new Sgd(0.05), 7, Activation.RELU);
+        TestNets.copyStockParams(stockSgd, lsqSgd);
+        for (int i = 0; i < 2; i++) {
+            stockSgd.fit(mds);
+            lsqSgd.fit(mds);
+        }
+        for (String name : new String[] {"c1", "bn1", "c2", "bn2", "d1", "d2", "out"}) {
+            for (Map.Entry<String, INDArray> e : stockSgd.getLayer(name).paramTable().entrySet()) {
+                assertClose(TestNets.toLsqLayout(e.getValue()), lsqSgd.getLayer(name).getParam(e.getKey()), TOL,
+                        name + " param " + e.getKey() + " after 2 SGD steps");
+            }
+        }
+    }
+
+    /**
+     * Without the fix, a SameDiff layer's gradients are 2x too large in DL4J M2.1. This canary fails if
+     * a DL4J upgrade fixes the bug, so that the halving in LsqRuntimeLayer can be removed.
+     */
+    @Test
+    void stockSameDiffRuntimeLayerDoublesGradients() {
+        org.deeplearning4j.nn.conf.MultiLayerConfiguration conf = new NeuralNetConfiguration.Builder().seed(1)
+                .dataType(DataType.DOUBLE).updater(new NoOp()).list()
+                .layer(new UnfixedDense.Builder().nIn(4).nOut(3).activation(Activation.TANH).quantize(false).build())
+                .layer(new org.deeplearning4j.nn.conf.layers.OutputLayer.Builder().nIn(3).nOut(2).activation(Activation.SOFTMAX)
+                        .lossFunction(org.nd4j.linalg.lossfunctions.LossFunctions.LossFunction.MCXENT).build()).build();
+        MultiLayerNetwork unfixed = new MultiLayerNetwork(conf);
+        unfixed.init();
+        org.deeplearning4j.nn.conf.MultiLayerConfiguration fixedConf = new NeuralNetConfiguration.Builder().seed(1)
+                .dataType(DataType.DOUBLE).updater(new NoOp()).list()
+                .layer(new LsqDense.Builder().nIn(4).nOut(3).activation(Activation.TANH).quantize(false).build())
+                .layer(new org.deeplearning4j.nn.conf.layers.OutputLayer.Builder().nIn(3).nOut(2).activation(Activation.SOFTMAX)
+                        .lossFunction(org.nd4j.linalg.lossfunctions.LossFunctions.LossFunction.MCXENT).build()).build();
+        MultiLayerNetwork fixed = new MultiLayerNetwork(fixedConf);
+        fixed.init();
+        fixed.setParams(unfixed.params().dup());
+        INDArray x = TestNets.input(DataType.DOUBLE, 4, 3, 4);
+        INDArray y = TestNets.labels(DataType.DOUBLE, 3, 2);
+        INDArray gUnfixed = unfixed.calculateGradients(x, y, null, null).getFirst().getGradientFor("0_W");
+        INDArray gFixed = fixed.calculateGradients(x, y, null, null).getFirst().getGradientFor("0_W");
+        assertClose(gFixed.mul(2), gUnfixed, 1e-12, "stock SameDiff layer gradient = 2 x correct gradient");
+    }
+
+    private static void assertGradientsEqual(Gradient stock, Gradient lsq, int expectedCount) {
+        Map<String, INDArray> s = stock.gradientForVariable();
+        Map<String, INDArray> l = lsq.gradientForVariable();
+        assertEquals(s.keySet(), l.keySet(), "gradient keys");
+        assertEquals(expectedCount, s.size(), "number of parameter gradients");
+        for (Map.Entry<String, INDArray> e : s.entrySet()) {
+            INDArray expected = TestNets.toLsqLayout(e.getValue());
+            assertClose(expected, l.get(e.getKey()), TOL, "gradient " + e.getKey());
+        }
+    }
+
+    /** An LsqDense whose runtime layer is DL4J's stock SameDiff layer, without the gradient fix. */
+    static class UnfixedDense extends LsqDense {
+        UnfixedDense() {
+        }
+
+        UnfixedDense(LsqDense d) {
+            setNIn(d.getNIn());
+            setNOut(d.getNOut());
+            setActivation(d.getActivation());
+            setQuantizeWeights(false);
+            setQuantizeInputs(false);
+            setWeightInit(d.getWeightInit());
+            setUpdater(d.getUpdater());
+            setRegularization(d.getRegularization());
+            setRegularizationBias(d.getRegularizationBias());
+        }
+
+        @Override
+        public org.deeplearning4j.nn.api.Layer instantiate(NeuralNetConfiguration conf,
+                java.util.Collection<org.deeplearning4j.optimize.api.TrainingListener> listeners, int index,
+                INDArray view, boolean initialize, DataType dt) {
+            org.deeplearning4j.nn.layers.samediff.SameDiffLayer ret =
+                    new org.deeplearning4j.nn.layers.samediff.SameDiffLayer(conf, dt);
+            ret.setIndex(index);
+            ret.setParamsViewArray(view);
+            ret.setParamTable(initializer().init(conf, view, initialize));
+            ret.setConf(conf);
+            return ret;
+        }
+
+        static final class Builder extends LsqDense.Builder {
+            @Override
+            public UnfixedDense build() {
+                return new UnfixedDense(super.build());
+            }
+        }
+    }
+}
