@@ -1,0 +1,45 @@
+package io.github.lsq4j.convert;
+
+import io.github.lsq4j.layers.AbstractLsqLayer;
+import java.util.Map;
+import org.deeplearning4j.nn.conf.layers.Layer;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/**
+ * One row of the conversion table: how a float layer of one type becomes an LSQ layer.
+ *
+ * <p>{@link #fromFloat} returns a builder holding everything the float layer defines (sizes,
+ * geometry, activation, bias, updaters, regularization); the converter adds the LSQ settings of the
+ * {@link QuantizationPolicy} and builds it.
+ */
+public interface LayerMapping {
+
+    /**
+     * @param floatLayer the float layer's configuration
+     * @return a builder for its LSQ replacement, without LSQ settings
+     * @throws IllegalArgumentException if this float layer's settings cannot be reproduced (naming
+     *                                  the layer and the setting)
+     */
+    AbstractLsqLayer.Builder<?> fromFloat(Layer floatLayer);
+
+    /**
+     * A layer to put right after the LSQ layer, for float layers that do more than an LSQ layer does
+     * (an output layer's loss). Null by default.
+     *
+     * @param floatLayer the float layer's configuration
+     * @return the follower's configuration, or null
+     */
+    default Layer follower(Layer floatLayer) {
+        return null;
+    }
+
+    /**
+     * Copies the float layer's trained parameters into the LSQ layer's (weights converted to its
+     * layout). Step sizes are left at 0, "not initialized": the LSQ layer derives the weight steps from
+     * the copied weights and the input step from the first batch or from calibration.
+     *
+     * @param floatParams the float layer's parameters by key
+     * @param lsqParams   the LSQ layer's parameters by key, written in place
+     */
+    void copyParams(Map<String, INDArray> floatParams, Map<String, INDArray> lsqParams);
+}

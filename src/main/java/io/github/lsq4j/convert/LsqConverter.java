@@ -1,0 +1,258 @@
+package io.github.lsq4j.convert;
+
+import io.github.lsq4j.layers.AbstractLsqLayer;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.deeplearning4j.nn.api.ParamInitializer;
+import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
+import org.deeplearning4j.nn.conf.InputPreProcessor;
+import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.graph.LayerVertex;
+import org.deeplearning4j.nn.conf.layers.Layer;
+import org.deeplearning4j.nn.conf.layers.samediff.AbstractSameDiffLayer;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Turns a trained MultiLayerNetwork or ComputationGraph into its LSQ copy for quantization-aware
+ * fine-tuning. Every layer whose type is in the mapping table (by default ConvolutionLayer, DenseLayer
+ * and OutputLayer) becomes its LSQ twin with the bit width the {@link QuantizationPolicy} gives it;
+ * weights and biases are copied exactly; batch norm and every other layer stay as they are, with
+ * their parameters. The original network is not changed.
+ *
+ * <p>An OutputLayer becomes an {@link io.github.lsq4j.layers.LsqDense} of the same name (so that its
+ * weights are quantized, as in the paper) followed by a LossLayer named {@code <name>_loss} with the
+ * output layer's activation and loss, which becomes the network output. In a MultiLayerNetwork the
+ * network gains one layer at the end.
+ *
+ * <p>Input quantizers are unsigned where the analysis proves the layer's input non-negative (after a
+ * ReLU, directly or through pooling, padding, dropout or an add of non-negative branches), signed
+ * otherwise; the network input counts as signed. Step sizes are left "uninitialized": weight steps are
+ * derived from the copied weights on first use, input steps from the first training batch, or earlier
+ * with {@link io.github.lsq4j.layers.LsqLayers#calibrate}.
+ *
+ * <p>A new layer kind is one entry in the table passed to {@link #LsqConverter(QuantizationPolicy, Map)}.
+ */
+public final class LsqConverter {
+    private static final Logger log = LoggerFactory.getLogger(LsqConverter.class);
+
+    private final QuantizationPolicy policy;
+    private final Map<Class<? extends Layer>, LayerMapping> table;
+
+    /**
+     * A converter with the default mapping table.
+     *
+     * @param policy how to quantize
+     */
+    public LsqConverter(QuantizationPolicy policy) {
+        this(policy, LayerMappings.defaultTable());
+    }
+
+    /**
+     * @param policy how to quantize
+     * @param table  float layer type (matched exactly) to mapping
+     */
+    public LsqConverter(QuantizationPolicy policy, Map<Class<? extends Layer>, LayerMapping> table) {
+        if (policy == null || table == null) {
+            throw new IllegalArgumentException("policy and mapping table must not be null");
+        }
+        this.policy = policy;
+        this.table = Map.copyOf(table);
+    }
+
+    /**
+     * Converts with the default table.
+     *
+     * @param net    a trained, initialized network
+     * @param policy how to quantize
+     * @return the LSQ copy
+     */
+    public static MultiLayerNetwork convert(MultiLayerNetwork net, QuantizationPolicy policy) {
+        return new LsqConverter(policy).apply(net);
+    }
+
+    /**
+     * Converts with the default table.
+     *
+     * @param graph  a trained, initialized network
+     * @param policy how to quantize
+     * @return the LSQ copy
+     */
+    public static ComputationGraph convert(ComputationGraph graph, QuantizationPolicy policy) {
+        return new LsqConverter(policy).apply(graph);
+    }
+
+    /**
+     * @param net a trained, initialized network
+     * @return its LSQ copy, with iteration and epoch counts reset (a fine-tuning run starts at 0)
+     * @throws IllegalArgumentException if the policy refuses an unsupported layer, or a layer's
+     *                                  settings have no LSQ equivalent
+     */
+    public MultiLayerNetwork apply(MultiLayerNetwork net) {
+        requireInitialized(net.getLayers() != null, "MultiLayerNetwork");
+        Map<String, Converted> plan = plan(LayerGraph.of(net), i -> {
+            String name = net.getLayerWiseConfigurations().getConf(Integer.parseInt(i)).getLayer().getLayerName();
+            return name == null ? i : name;
+        });
+        MultiLayerConfiguration conf = net.getLayerWiseConfigurations().clone();
+        List<NeuralNetConfiguration> confs = conf.getConfs();
+        int[] newIndex = new int[net.getnLayers()];
+        int inserted = 0;
+        for (int i = 0; i < net.getnLayers(); i++) {
+            newIndex[i] = i + inserted;
+            Converted c = plan.get(String.valueOf(i));
+            if (c == null) {
+                continue;
+            }
+            confs.get(newIndex[i]).setLayer(c.layer);
+            if (c.follower != null) {
+                NeuralNetConfiguration followerConf = confs.get(newIndex[i]).clone();
+                followerConf.setLayer(c.follower);
+                confs.add(newIndex[i] + 1, followerConf);
+                shiftPreProcessors(conf.getInputPreProcessors(), newIndex[i]);
+                inserted++;
+            }
+        }
+        conf.setIterationCount(0);
+        conf.setEpochCount(0);
+        MultiLayerNetwork out = new MultiLayerNetwork(conf);
+        out.init();
+        for (int i = 0; i < net.getnLayers(); i++) {
+            copyParams(plan.get(String.valueOf(i)), net.getLayer(i).paramTable(), out.getLayer(newIndex[i]).paramTable());
+        }
+        return out;
+    }
+
+    /**
+     * @param graph a trained, initialized network
+     * @return its LSQ copy, with iteration and epoch counts reset (a fine-tuning run starts at 0)
+     * @throws IllegalArgumentException if the policy refuses an unsupported layer, or a layer's
+     *                                  settings have no LSQ equivalent
+     */
+    public ComputationGraph apply(ComputationGraph graph) {
+        requireInitialized(graph.getVertices() != null, "ComputationGraph");
+        Map<String, Converted> plan = plan(LayerGraph.of(graph), name -> name);
+        ComputationGraphConfiguration conf = graph.getConfiguration().clone();
+        for (Map.Entry<String, Converted> e : plan.entrySet()) {
+            String name = e.getKey();
+            Converted c = e.getValue();
+            LayerVertex vertex = (LayerVertex) conf.getVertices().get(name);
+            vertex.getLayerConf().setLayer(c.layer);
+            if (c.follower != null) {
+                String followerName = c.follower.getLayerName();
+                NeuralNetConfiguration followerConf = vertex.getLayerConf().clone();
+                followerConf.setLayer(c.follower);
+                conf.getVertexInputs().values().forEach(inputs -> inputs.replaceAll(in -> in.equals(name) ? followerName : in));
+                conf.getVertices().put(followerName, new LayerVertex(followerConf, null));
+                conf.getVertexInputs().put(followerName, new ArrayList<>(List.of(name)));
+                conf.getNetworkOutputs().replaceAll(out -> out.equals(name) ? followerName : out);
+            }
+        }
+        conf.setIterationCount(0);
+        conf.setEpochCount(0);
+        ComputationGraph out = new ComputationGraph(conf);
+        out.init();
+        for (String name : LayerGraph.of(graph).order()) {
+            org.deeplearning4j.nn.api.Layer original = graph.getLayer(name);
+            if (original != null) {
+                copyParams(plan.get(name), original.paramTable(), out.getLayer(name).paramTable());
+            }
+        }
+        return out;
+    }
+
+    /** The LSQ configuration (and follower) for each layer to convert, by vertex name. */
+    private Map<String, Converted> plan(LayerGraph graph, java.util.function.UnaryOperator<String> layerName) {
+        List<String> weighted = new ArrayList<>();
+        for (String v : graph.order()) {
+            Layer layer = graph.layer(v);
+            if (layer != null && (table.containsKey(layer.getClass()) || hasWeights(layer))) {
+                weighted.add(v);
+            }
+        }
+        Set<String> nonNegative = InputSigns.nonNegativeVertices(graph);
+        Map<String, Converted> plan = new LinkedHashMap<>();
+        for (String v : weighted) {
+            Layer layer = graph.layer(v);
+            String name = layerName.apply(v);
+            LayerMapping mapping = table.get(layer.getClass());
+            if (mapping == null) {
+                unsupported(name, layer);
+                continue;
+            }
+            if (policy.skips(name)) {
+                log.info("layer '{}' ({}) stays in float: on the policy's skip list", name, layer.getClass().getSimpleName());
+                continue;
+            }
+            boolean firstOrLast = v.equals(weighted.get(0)) || v.equals(weighted.get(weighted.size() - 1));
+            int bits = policy.bitsFor(name, firstOrLast);
+            boolean inputSigned = !nonNegative.containsAll(graph.inputs().get(v));
+            AbstractLsqLayer.Builder<?> builder = mapping.fromFloat(layer);
+            builder.weightBits(bits).inputBits(bits).inputSigned(inputSigned)
+                    .perChannelWeights(policy.perChannelWeights()).gradientScale(policy.gradientScale())
+                    .quantize(policy.quantize());
+            if (policy.stepUpdater() != null) {
+                builder.stepUpdater(policy.stepUpdater().clone());
+            }
+            AbstractLsqLayer lsq = builder.build();
+            log.info("layer '{}': {} -> {}", name, layer.getClass().getSimpleName(), lsq);
+            plan.put(v, new Converted(lsq, mapping.follower(layer), mapping));
+        }
+        return plan;
+    }
+
+    private void unsupported(String name, Layer layer) {
+        String what = "layer '" + name + "' (" + layer.getClass().getSimpleName() + ") has weights but no LSQ mapping";
+        if (policy.unsupportedLayers() == QuantizationPolicy.UnsupportedLayers.FAIL) {
+            throw new IllegalArgumentException(what + "; the policy refuses such layers (mapped types: "
+                    + table.keySet().stream().map(Class::getSimpleName).toList() + ")");
+        }
+        log.warn("{}: it stays in float", what);
+    }
+
+    /** Layers with trainable weights that are not already LSQ layers; batch norm has no weight params. */
+    private static boolean hasWeights(Layer layer) {
+        if (layer instanceof AbstractSameDiffLayer) {
+            return false;
+        }
+        ParamInitializer init = layer.initializer();
+        return init.paramKeys(layer).stream().anyMatch(key -> init.isWeightParam(layer, key));
+    }
+
+    private static void copyParams(Converted converted, Map<String, INDArray> from, Map<String, INDArray> to) {
+        if (converted != null) {
+            converted.mapping.copyParams(from, to);
+            return;
+        }
+        from.forEach((key, value) -> to.get(key).assign(value));
+    }
+
+    private static void shiftPreProcessors(Map<Integer, InputPreProcessor> preProcessors, int after) {
+        Map<Integer, InputPreProcessor> shifted = new HashMap<>();
+        preProcessors.forEach((index, p) -> shifted.put(index > after ? index + 1 : index, p));
+        preProcessors.clear();
+        preProcessors.putAll(shifted);
+    }
+
+    private static void requireInitialized(boolean initialized, String what) {
+        if (!initialized) {
+            throw new IllegalArgumentException(what + " is not initialized: call init() (or load it) before converting");
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "LsqConverter(" + policy + ", mappings=" + table.keySet().stream().map(Class::getSimpleName).toList() + ")";
+    }
+
+    private record Converted(AbstractLsqLayer layer, Layer follower, LayerMapping mapping) {
+    }
+}

@@ -1,0 +1,258 @@
+package io.github.lsq4j.convert;
+
+import io.github.lsq4j.quant.GradientScale;
+import io.github.lsq4j.quant.QuantRange;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.Map;
+import java.util.Set;
+import org.nd4j.linalg.learning.config.IUpdater;
+
+/**
+ * How a network is quantized: the target bit width, the paper's exception for the first and last
+ * layer (8 bits by default), per-layer overrides, layers to leave in float, and what to do with layer
+ * kinds lsq4j cannot quantize. Immutable; {@link Builder#build()} validates.
+ */
+public final class QuantizationPolicy {
+    /** What happens to a layer with weights that no mapping covers (depthwise, separable, recurrent, ...). */
+    public enum UnsupportedLayers {
+        /** Leave it in float and log a warning (the default). */
+        KEEP_FLOAT_AND_WARN,
+        /** Refuse the conversion with an error naming the layer. */
+        FAIL
+    }
+
+    /** The paper's bit width for the first and last layer. */
+    public static final int PAPER_FIRST_LAST_BITS = 8;
+
+    private final int bits;
+    private final int firstLastBits;
+    private final Map<String, Integer> overrides;
+    private final Set<String> skip;
+    private final UnsupportedLayers unsupportedLayers;
+    private final boolean perChannelWeights;
+    private final GradientScale gradientScale;
+    private final boolean quantize;
+    private final IUpdater stepUpdater;
+
+    private QuantizationPolicy(Builder b) {
+        this.bits = b.bits;
+        this.firstLastBits = b.firstLastBits;
+        this.overrides = Collections.unmodifiableMap(new LinkedHashMap<>(b.overrides));
+        this.skip = Collections.unmodifiableSet(new LinkedHashSet<>(b.skip));
+        this.unsupportedLayers = b.unsupportedLayers;
+        this.perChannelWeights = b.perChannelWeights;
+        this.gradientScale = b.gradientScale;
+        this.quantize = b.quantize;
+        this.stepUpdater = b.stepUpdater;
+    }
+
+    /**
+     * The paper's policy: {@code bits} everywhere, first and last layer at 8 bits.
+     *
+     * @param bits the target bit width, 2 to 8
+     * @return the policy
+     */
+    public static QuantizationPolicy paper(int bits) {
+        return builder(bits).build();
+    }
+
+    /**
+     * @param bits the target bit width, 2 to 8
+     * @return a builder with the paper's defaults
+     */
+    public static Builder builder(int bits) {
+        return new Builder(bits);
+    }
+
+    /**
+     * The bit width of one layer's weights and inputs.
+     *
+     * @param layerName   the layer's name
+     * @param firstOrLast whether it is the network's first or last quantized layer
+     * @return its bit width
+     */
+    public int bitsFor(String layerName, boolean firstOrLast) {
+        Integer override = overrides.get(layerName);
+        if (override != null) {
+            return override;
+        }
+        return firstOrLast && firstLastBits > 0 ? firstLastBits : bits;
+    }
+
+    /**
+     * @param layerName a layer name
+     * @return whether the policy leaves it in float
+     */
+    public boolean skips(String layerName) {
+        return skip.contains(layerName);
+    }
+
+    /** @return the target bit width */
+    public int bits() {
+        return bits;
+    }
+
+    /** @return the bit width of the first and last layer, or 0 if they get the target width */
+    public int firstLastBits() {
+        return firstLastBits;
+    }
+
+    /** @return bit widths by layer name, overriding everything else */
+    public Map<String, Integer> overrides() {
+        return overrides;
+    }
+
+    /** @return the names of layers left in float */
+    public Set<String> skipped() {
+        return skip;
+    }
+
+    /** @return what happens to layers no mapping covers */
+    public UnsupportedLayers unsupportedLayers() {
+        return unsupportedLayers;
+    }
+
+    /** @return whether weights get one step per output channel */
+    public boolean perChannelWeights() {
+        return perChannelWeights;
+    }
+
+    /** @return the step-gradient scale */
+    public GradientScale gradientScale() {
+        return gradientScale;
+    }
+
+    /** @return false if the converted layers have quantization switched off (an exact float copy) */
+    public boolean quantize() {
+        return quantize;
+    }
+
+    /** @return the updater for step sizes, or null for the layer's own */
+    public IUpdater stepUpdater() {
+        return stepUpdater;
+    }
+
+    @Override
+    public String toString() {
+        return "QuantizationPolicy(bits=" + bits + ", firstLastBits=" + (firstLastBits > 0 ? firstLastBits : "same")
+                + (overrides.isEmpty() ? "" : ", overrides=" + overrides) + (skip.isEmpty() ? "" : ", skip=" + skip)
+                + ", unsupported=" + unsupportedLayers + ", perChannelWeights=" + perChannelWeights
+                + ", gradientScale=" + gradientScale + (quantize ? "" : ", quantization off")
+                + (stepUpdater == null ? "" : ", stepUpdater=" + stepUpdater) + ")";
+    }
+
+    /** Builds a {@link QuantizationPolicy}. */
+    public static final class Builder {
+        private final int bits;
+        private int firstLastBits = PAPER_FIRST_LAST_BITS;
+        private final Map<String, Integer> overrides = new LinkedHashMap<>();
+        private final Set<String> skip = new LinkedHashSet<>();
+        private UnsupportedLayers unsupportedLayers = UnsupportedLayers.KEEP_FLOAT_AND_WARN;
+        private boolean perChannelWeights;
+        private GradientScale gradientScale = GradientScale.paper();
+        private boolean quantize = true;
+        private IUpdater stepUpdater;
+
+        private Builder(int bits) {
+            this.bits = bits;
+        }
+
+        /**
+         * @param firstLastBits the bit width of the first and last quantized layer (the paper: 8)
+         * @return this
+         */
+        public Builder firstAndLastBits(int firstLastBits) {
+            this.firstLastBits = firstLastBits;
+            return this;
+        }
+
+        /** @return this, with the first and last layer at the target bit width too */
+        public Builder firstAndLastAtTargetBits() {
+            this.firstLastBits = 0;
+            return this;
+        }
+
+        /**
+         * @param layerName a layer name
+         * @param layerBits its bit width, overriding everything else
+         * @return this
+         */
+        public Builder override(String layerName, int layerBits) {
+            overrides.put(layerName, layerBits);
+            return this;
+        }
+
+        /**
+         * @param layerNames layers to leave in float
+         * @return this
+         */
+        public Builder skip(String... layerNames) {
+            skip.addAll(java.util.List.of(layerNames));
+            return this;
+        }
+
+        /**
+         * @param action what to do with layers no mapping covers
+         * @return this
+         */
+        public Builder unsupportedLayers(UnsupportedLayers action) {
+            this.unsupportedLayers = action;
+            return this;
+        }
+
+        /**
+         * @param perChannelWeights one weight step per output channel instead of per tensor
+         * @return this
+         */
+        public Builder perChannelWeights(boolean perChannelWeights) {
+            this.perChannelWeights = perChannelWeights;
+            return this;
+        }
+
+        /**
+         * @param gradientScale the step-gradient scale (default: the paper's)
+         * @return this
+         */
+        public Builder gradientScale(GradientScale gradientScale) {
+            this.gradientScale = gradientScale;
+            return this;
+        }
+
+        /**
+         * @param quantize false to convert with quantization switched off: the LSQ network then computes
+         *                 exactly what the float one does (useful to check a conversion)
+         * @return this
+         */
+        public Builder quantize(boolean quantize) {
+            this.quantize = quantize;
+            return this;
+        }
+
+        /**
+         * @param stepUpdater the updater for step sizes (default: each layer's own)
+         * @return this
+         */
+        public Builder stepUpdater(IUpdater stepUpdater) {
+            this.stepUpdater = stepUpdater;
+            return this;
+        }
+
+        /**
+         * @return the policy
+         * @throws IllegalArgumentException naming the bad value
+         */
+        public QuantizationPolicy build() {
+            QuantRange.checkBits("policy bits", bits);
+            if (firstLastBits != 0) {
+                QuantRange.checkBits("policy first/last layer bits", firstLastBits);
+            }
+            overrides.forEach((name, b) -> QuantRange.checkBits("policy bits of layer '" + name + "'", b));
+            if (unsupportedLayers == null || gradientScale == null) {
+                throw new IllegalArgumentException("policy: unsupportedLayers and gradientScale must not be null");
+            }
+            return new QuantizationPolicy(this);
+        }
+    }
+}

@@ -1,0 +1,80 @@
+package io.github.lsq4j.convert;
+
+import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
+import org.deeplearning4j.nn.conf.ConvolutionMode;
+import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.graph.ElementWiseVertex;
+import org.deeplearning4j.nn.conf.inputs.InputType;
+import org.deeplearning4j.nn.conf.layers.ActivationLayer;
+import org.deeplearning4j.nn.conf.layers.BatchNormalization;
+import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
+import org.deeplearning4j.nn.conf.layers.DenseLayer;
+import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
+import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.deeplearning4j.nn.conf.layers.PoolingType;
+import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.nn.weights.WeightInit;
+import org.nd4j.linalg.activations.Activation;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.learning.config.Nesterovs;
+import org.nd4j.linalg.lossfunctions.LossFunctions;
+
+/** Small float networks to convert. */
+final class ConvertTestNets {
+    private ConvertTestNets() {
+    }
+
+    /** LeNet-like: conv-relu, max pool, conv-relu, max pool, dense-relu, softmax output; 1x28x28 input. */
+    static MultiLayerNetwork leNet(long seed, DataType type) {
+        MultiLayerConfiguration conf = new NeuralNetConfiguration.Builder().seed(seed).dataType(type)
+                .updater(new Nesterovs(0.01, 0.9)).weightInit(WeightInit.RELU).l2(1e-4).list()
+                .layer(new ConvolutionLayer.Builder(5, 5).name("conv1").nOut(8).activation(Activation.RELU).build())
+                .layer(new SubsamplingLayer.Builder(PoolingType.MAX).name("pool1").kernelSize(2, 2).stride(2, 2).build())
+                .layer(new ConvolutionLayer.Builder(3, 3).name("conv2").nOut(16).activation(Activation.RELU)
+                        .convolutionMode(ConvolutionMode.Same).build())
+                .layer(new SubsamplingLayer.Builder(PoolingType.MAX).name("pool2").kernelSize(2, 2).stride(2, 2).build())
+                .layer(new DenseLayer.Builder().name("fc1").nOut(32).activation(Activation.RELU).build())
+                .layer(new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).name("output").nOut(10)
+                        .activation(Activation.SOFTMAX).build())
+                .setInputType(InputType.convolutional(28, 28, 1))
+                .build();
+        MultiLayerNetwork net = new MultiLayerNetwork(conf);
+        net.init();
+        return net;
+    }
+
+    /**
+     * A residual graph: stem conv (no bias) - BN - ReLU; a basic block (conv-BN-ReLU-conv-BN, add, ReLU)
+     * with identity shortcut; global average pool; softmax output. 1x12x12 input.
+     */
+    static ComputationGraph residual(long seed, DataType type) {
+        ComputationGraphConfiguration conf = new NeuralNetConfiguration.Builder().seed(seed).dataType(type)
+                .updater(new Nesterovs(0.01, 0.9)).weightInit(WeightInit.RELU).graphBuilder()
+                .addInputs("in")
+                .addLayer("stem", new ConvolutionLayer.Builder(3, 3).nOut(6).hasBias(false)
+                        .convolutionMode(ConvolutionMode.Same).build(), "in")
+                .addLayer("stem_bn", new BatchNormalization.Builder().build(), "stem")
+                .addLayer("stem_relu", new ActivationLayer(Activation.RELU), "stem_bn")
+                .addLayer("a", new ConvolutionLayer.Builder(3, 3).nOut(6).hasBias(false)
+                        .convolutionMode(ConvolutionMode.Same).build(), "stem_relu")
+                .addLayer("a_bn", new BatchNormalization.Builder().build(), "a")
+                .addLayer("a_relu", new ActivationLayer(Activation.RELU), "a_bn")
+                .addLayer("b", new ConvolutionLayer.Builder(3, 3).nOut(6).hasBias(false)
+                        .convolutionMode(ConvolutionMode.Same).build(), "a_relu")
+                .addLayer("b_bn", new BatchNormalization.Builder().build(), "b")
+                .addVertex("add", new ElementWiseVertex(ElementWiseVertex.Op.Add), "b_bn", "stem_relu")
+                .addLayer("add_relu", new ActivationLayer(Activation.RELU), "add")
+                .addLayer("pool", new GlobalPoolingLayer(PoolingType.AVG), "add_relu")
+                .addLayer("output", new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nOut(5)
+                        .activation(Activation.SOFTMAX).build(), "pool")
+                .setOutputs("output")
+                .setInputTypes(InputType.convolutional(12, 12, 1))
+                .build();
+        ComputationGraph graph = new ComputationGraph(conf);
+        graph.init();
+        return graph;
+    }
+}

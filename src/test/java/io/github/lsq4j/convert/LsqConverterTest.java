@@ -1,0 +1,119 @@
+package io.github.lsq4j.convert;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.github.lsq4j.layers.AbstractLsqLayer;
+import io.github.lsq4j.layers.LsqConv2D;
+import io.github.lsq4j.layers.LsqDense;
+import org.deeplearning4j.nn.conf.layers.BatchNormalization;
+import org.deeplearning4j.nn.conf.layers.Layer;
+import org.deeplearning4j.nn.conf.layers.LossLayer;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+class LsqConverterTest {
+
+    @Test
+    void multiLayerNetworkWithQuantizationOffComputesWhatTheOriginalDoes() {
+        MultiLayerNetwork original = ConvertTestNets.leNet(1, DataType.DOUBLE);
+        MultiLayerNetwork converted = LsqConverter.convert(original,
+                QuantizationPolicy.builder(4).quantize(false).build());
+        INDArray x = Nd4j.rand(DataType.DOUBLE, 6, 1, 28, 28);
+        INDArray expected = original.output(x);
+        INDArray actual = converted.output(x);
+        assertTrue(expected.equalsWithEps(actual, 1e-10), "outputs differ: " + expected + " vs " + actual);
+        assertEquals(original.numParams(), converted.numParams());
+        assertEquals(original.getnLayers() + 1, converted.getnLayers(), "the output layer splits into dense + loss");
+    }
+
+    @Test
+    void multiLayerNetworkGetsThePapersBitsAndInputSigns() {
+        MultiLayerNetwork original = ConvertTestNets.leNet(1, DataType.FLOAT);
+        MultiLayerNetwork converted = LsqConverter.convert(original, QuantizationPolicy.paper(2));
+
+        LsqConv2D conv1 = (LsqConv2D) layer(converted, 0);
+        LsqConv2D conv2 = (LsqConv2D) layer(converted, 2);
+        LsqDense fc1 = (LsqDense) layer(converted, 4);
+        LsqDense fc2 = (LsqDense) layer(converted, 5);
+        assertInstanceOf(LossLayer.class, layer(converted, 6));
+        assertEquals(8, conv1.getWeightBits(), "first layer at 8 bits");
+        assertEquals(8, fc2.getWeightBits(), "last layer at 8 bits");
+        assertEquals(2, conv2.getWeightBits());
+        assertEquals(2, fc1.getInputBits());
+        assertTrue(conv1.isInputSigned(), "the network input is signed");
+        assertFalse(conv2.isInputSigned(), "after ReLU and max pooling: unsigned");
+        assertFalse(fc1.isInputSigned());
+        assertFalse(fc2.isInputSigned());
+        assertEquals(original.numParams() + 4 * 2, converted.numParams(), "one weight and one input step per layer");
+
+        INDArray x = Nd4j.rand(DataType.FLOAT, 4, 1, 28, 28);
+        INDArray out = converted.output(x);
+        assertFalse(out.isNaN().any() || out.isInfinite().any());
+    }
+
+    @Test
+    void graphWithBatchNormAndResidualAddConvertsExactly() {
+        ComputationGraph original = ConvertTestNets.residual(3, DataType.DOUBLE);
+        // non-trivial batch-norm statistics, so that copying them matters
+        for (String key : original.getLayer("a_bn").paramTable().keySet()) {
+            original.getLayer("a_bn").getParam(key).assign(Nd4j.rand(DataType.DOUBLE, 1, 6).addi(0.5));
+        }
+        ComputationGraph converted = LsqConverter.convert(original, QuantizationPolicy.builder(3).quantize(false).build());
+        INDArray x = Nd4j.rand(DataType.DOUBLE, 4, 1, 12, 12);
+        assertTrue(original.outputSingle(x).equalsWithEps(converted.outputSingle(x), 1e-10));
+        assertEquals(original.numParams(), converted.numParams());
+        assertInstanceOf(BatchNormalization.class, converted.getLayer("a_bn").conf().getLayer());
+        assertEquals("output" + LayerMappings.LOSS_SUFFIX, converted.getConfiguration().getNetworkOutputs().get(0));
+
+        ComputationGraph quantized = LsqConverter.convert(original, QuantizationPolicy.paper(3));
+        assertTrue(lsq(quantized, "stem").isInputSigned());
+        assertFalse(lsq(quantized, "a").isInputSigned());
+        assertFalse(lsq(quantized, "output").isInputSigned(), "global pool of relu(add of relu branches)");
+        assertEquals(8, lsq(quantized, "stem").getWeightBits());
+        assertEquals(3, lsq(quantized, "b").getWeightBits());
+        assertEquals(8, lsq(quantized, "output").getWeightBits());
+    }
+
+    @Test
+    void overridesAndSkipListApply() {
+        QuantizationPolicy policy = QuantizationPolicy.builder(4).override("conv2", 3).skip("fc1").build();
+        MultiLayerNetwork converted = LsqConverter.convert(ConvertTestNets.leNet(1, DataType.FLOAT), policy);
+        assertEquals(3, ((LsqConv2D) layer(converted, 2)).getWeightBits());
+        assertInstanceOf(org.deeplearning4j.nn.conf.layers.DenseLayer.class, layer(converted, 4));
+    }
+
+    @Test
+    void policyRefusesBadBitsNamingTheLayer() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> QuantizationPolicy.builder(4).override("conv2", 9).build());
+        assertTrue(e.getMessage().contains("conv2") && e.getMessage().contains("got 9"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> QuantizationPolicy.paper(1));
+    }
+
+    @Test
+    void convertingAnUninitializedNetworkIsRefused() {
+        MultiLayerNetwork net = new MultiLayerNetwork(ConvertTestNets.leNet(1, DataType.FLOAT).getLayerWiseConfigurations());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> LsqConverter.convert(net, QuantizationPolicy.paper(4)));
+        assertTrue(e.getMessage().contains("init()"), e.getMessage());
+    }
+
+    private static Layer layer(MultiLayerNetwork net, int i) {
+        return net.getLayer(i).conf().getLayer();
+    }
+
+    private static AbstractLsqLayer lsq(ComputationGraph graph, String name) {
+        Layer l = graph.getLayer(name).conf().getLayer();
+        assertNotNull(l);
+        return (AbstractLsqLayer) l;
+    }
+}
