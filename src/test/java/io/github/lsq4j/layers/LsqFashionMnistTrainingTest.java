@@ -3,6 +3,8 @@ package io.github.lsq4j.layers;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.github.lsq4j.data.FashionMnist;
+import io.github.lsq4j.data.ImageClassificationIterator;
 import java.io.IOException;
 import java.util.HashMap;
 import java.util.List;
@@ -58,6 +60,12 @@ class LsqFashionMnistTrainingTest {
         return net;
     }
 
+    /** The first n examples of a split, normalized as in LSQ-SPEC.md. */
+    private static DataSet fashionMnist(FashionMnist.Split split, int n) throws IOException {
+        return ImageClassificationIterator.builder(FashionMnist.load(FashionMnist.DEFAULT_DIR, split), n)
+                .normalize(FashionMnist.MEAN, FashionMnist.STD).limit(n).build().next();
+    }
+
     private static Map<String, Double> steps(MultiLayerNetwork net) {
         Map<String, Double> out = new HashMap<>();
         for (LsqRuntimeLayer l : LsqLayers.lsqLayers(net)) {
@@ -69,8 +77,8 @@ class LsqFashionMnistTrainingTest {
 
     @Test
     void fourAndTwoBitConvnetLearnsFashionMnist() throws IOException {
-        DataSet train = FashionMnist.load(true, 2000);
-        DataSet test = FashionMnist.load(false, 500);
+        DataSet train = fashionMnist(FashionMnist.Split.TRAIN, 2000);
+        DataSet test = fashionMnist(FashionMnist.Split.TEST, 500);
         MultiLayerNetwork net = convnet(4, 2, 8);
         ListDataSetIterator<DataSet> it = new ListDataSetIterator<>(train.asList(), 50);
         // A training-mode forward pass on the first batch initializes the steps, as fit() would.
@@ -93,7 +101,7 @@ class LsqFashionMnistTrainingTest {
 
     @Test
     void twoBitTrainingStaysFiniteFor1000Steps() throws IOException {
-        DataSet train = FashionMnist.load(true, 1600);
+        DataSet train = fashionMnist(FashionMnist.Split.TRAIN, 1600);
         MultiLayerNetwork net = convnet(2, 2, 4);
         List<DataSet> batches = train.batchBy(16);
         int steps = 0;
