@@ -10,7 +10,7 @@ import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.api.ops.impl.controlflow.compat.StopGradient;
+import org.nd4j.linalg.api.ops.custom.BitCast;
 import org.nd4j.linalg.api.ops.impl.scalar.ScalarMax;
 import org.nd4j.linalg.factory.Nd4j;
 
@@ -28,6 +28,8 @@ import org.nd4j.linalg.factory.Nd4j;
  *       {@code g} times the incoming one;</li>
  *   <li>roundpass: {@code stop(round(c)) + (c - stop(c))}, the integer code, identity gradient.</li>
  * </ul>
+ * Here {@code stop} is not {@code StopGradient} but a bit-exact round trip through an integer type
+ * (see {@link #cut}), which keeps the frozen branches out of the gradient graph altogether.
  * The clip is {@code clipByValue}, whose gradient is 1 strictly inside the range only, so a value
  * exactly at {@code -Qn} or {@code Qp} counts as clipped, as with the paper's hardtanh. The step's
  * value is guarded to at least {@link LsqMath#MIN_STEP} with an identity gradient, so a step pushed to
@@ -63,13 +65,14 @@ public final class LsqOp {
         QuantRange range = spec.range();
         try (NameScope ignored = sd.withNameScope(name)) {
             SDVariable s = sd.reshape(step, spec.layout().broadcastShape(vShape.length, numSteps));
-            SDVariable sFrozen = stop(sd, s);
-            SDVariable sGuarded = stop(sd, new ScalarMax(sd, sFrozen, LsqMath.MIN_STEP).outputVariable());
+            SDVariable sFrozen = cut(sd, s);
+            SDVariable sGuarded = new ScalarMax(sd, sFrozen, LsqMath.MIN_STEP).outputVariable();
             SDVariable sScaled = sGuarded.add(s.sub(sFrozen).mul(gradientScale(sd, v, numSteps, spec)));
 
             SDVariable clipped = sd.math.clipByValue(v.mul(sd.math.reciprocal(sScaled)), -range.qn(), range.qp());
-            SDVariable codes = stop(sd, sd.math.round(clipped));
-            SDVariable roundPassed = codes.add(clipped.sub(stop(sd, clipped)));
+            SDVariable clippedFrozen = cut(sd, clipped);
+            SDVariable codes = sd.math.round(clippedFrozen);
+            SDVariable roundPassed = codes.add(clipped.sub(clippedFrozen));
             SDVariable value = roundPassed.mul("vhat", sScaled);
             return new QuantizedVariable(value, codes, sGuarded);
         }
@@ -90,7 +93,7 @@ public final class LsqOp {
             elements = elements.div(sd.sizeAt(v, 0).castTo(type));
         }
         SDVariable g = sd.math.rsqrt(elements.mul((double) spec.range().qp() / numSteps));
-        return stop(sd, g);
+        return cut(sd, g);
     }
 
     private static long checkStepCount(String name, long[] vShape, SDVariable step, StepLayout layout) {
@@ -128,7 +131,30 @@ public final class LsqOp {
         }
     }
 
-    private static SDVariable stop(SameDiff sd, SDVariable x) {
-        return new StopGradient(sd, x).outputVariable();
+    /**
+     * The value of {@code x} with no gradient, as a round trip through an integer type of the same width
+     * ({@code bitcast}, bit-exact, and cheap: no data-sized copy was measured).
+     *
+     * <p>Unlike {@code StopGradient}, this cuts {@code x}'s producers out of the gradient graph: SameDiff
+     * differentiates every op on a floating-point path to the loss, so the ops upstream of a
+     * {@code StopGradient} still get differentiated with zero gradients ({@code zeroslike} plus their
+     * backprop ops, each a data-sized array), and {@code StopGradient} itself copies its input. A path
+     * through an integer-typed variable is not a floating-point path, so SameDiff leaves it alone.
+     */
+    private static SDVariable cut(SameDiff sd, SDVariable x) {
+        DataType type = x.dataType();
+        DataType bits = switch (type) {
+            case DOUBLE -> DataType.INT64;
+            case FLOAT -> DataType.INT32;
+            case HALF, BFLOAT16 -> DataType.INT16;
+            default -> throw new IllegalArgumentException("quantizer data must be floating point, got " + type);
+        };
+        return bitCast(sd, bitCast(sd, x, bits), type);
+    }
+
+    private static SDVariable bitCast(SameDiff sd, SDVariable x, DataType to) {
+        BitCast op = new BitCast(sd, x, sd.constant(Nd4j.scalar(to.toInt())));
+        op.addIArgument(to.toInt());
+        return op.outputVariable();
     }
 }
