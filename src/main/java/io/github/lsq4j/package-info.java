@@ -4,7 +4,8 @@
  * <p>Packages, in the order data flows (each depends only on those before it):
  * <ul>
  *   <li>{@link io.github.lsq4j.quant}: the quantizer math in plain Java, the reference for all else;</li>
- *   <li>{@link io.github.lsq4j.op}: the quantizer as a SameDiff subgraph with the paper's gradients.</li>
+ *   <li>{@link io.github.lsq4j.op}: the quantizer as a SameDiff subgraph with the paper's gradients;</li>
+ *   <li>{@link io.github.lsq4j.layers}: LSQ dense and convolution layers for DL4J networks.</li>
  * </ul>
  */
 package io.github.lsq4j;
