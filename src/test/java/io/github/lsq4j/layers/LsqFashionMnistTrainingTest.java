@@ -84,12 +84,12 @@ class LsqFashionMnistTrainingTest {
         // A training-mode forward pass on the first batch initializes the steps, as fit() would.
         net.feedForward(it.next().getFeatures(), true);
         Map<String, Double> initial = steps(net);
-        for (int epoch = 0; epoch < 4; epoch++) {
+        for (int epoch = 0; epoch < 3; epoch++) {
             it.reset();
             net.fit(it);
         }
         Evaluation eval = net.evaluate(new ListDataSetIterator<>(test.asList(), 250));
-        log.info("4/2-bit LSQ convnet, 2000 Fashion-MNIST images x 4 epochs: test accuracy {}", eval.accuracy());
+        log.info("4/2-bit LSQ convnet, 2000 Fashion-MNIST images x 3 epochs: test accuracy {}", eval.accuracy());
         assertTrue(eval.accuracy() > 0.6, "test accuracy " + eval.accuracy() + " should be clearly above chance (0.1)");
         Map<String, Double> trained = steps(net);
         for (Map.Entry<String, Double> e : trained.entrySet()) {
