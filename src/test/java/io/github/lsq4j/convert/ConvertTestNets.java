@@ -19,6 +19,7 @@ import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.nn.weights.WeightInit;
 import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.learning.config.Adam;
 import org.nd4j.linalg.learning.config.Nesterovs;
 import org.nd4j.linalg.lossfunctions.LossFunctions;
 
@@ -42,6 +43,20 @@ final class ConvertTestNets {
                 .setInputType(InputType.convolutional(28, 28, 1))
                 .build();
         MultiLayerNetwork net = new MultiLayerNetwork(conf);
+        net.init();
+        return net;
+    }
+
+    /** A multi-layer perceptron 784-256-128-10 for 1x28x28 input, trained with Adam. */
+    static MultiLayerNetwork mlp(long seed) {
+        MultiLayerNetwork net = new MultiLayerNetwork(new NeuralNetConfiguration.Builder().seed(seed)
+                .updater(new Adam(1e-3)).weightInit(WeightInit.RELU).list()
+                .layer(new DenseLayer.Builder().name("fc1").nOut(256).activation(Activation.RELU).build())
+                .layer(new DenseLayer.Builder().name("fc2").nOut(128).activation(Activation.RELU).build())
+                .layer(new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).name("output").nOut(10)
+                        .activation(Activation.SOFTMAX).build())
+                .setInputType(InputType.convolutional(28, 28, 1))
+                .build());
         net.init();
         return net;
     }

@@ -16,7 +16,12 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** At 8 bits a converted, calibrated network predicts what the trained float network predicts. */
+/**
+ * At 8 bits a converted, calibrated network predicts what the trained float network predicts. The
+ * float network is an MLP trained on all of Fashion-MNIST for 3 epochs (about 86% accurate): with the
+ * paper's step initialization, 8-bit quantization flips only predictions whose margin is tiny, so a
+ * barely trained network (many such predictions) would agree less.
+ */
 class EightBitAgreementTest {
     private static final Logger log = LoggerFactory.getLogger(EightBitAgreementTest.class);
 
@@ -24,19 +29,21 @@ class EightBitAgreementTest {
     void eightBitTopOneAgreesWithTheFloatNetworkOnAtLeast99Percent() throws IOException {
         LabeledImages train = FashionMnist.load(FashionMnist.DEFAULT_DIR, FashionMnist.Split.TRAIN);
         LabeledImages test = FashionMnist.load(FashionMnist.DEFAULT_DIR, FashionMnist.Split.TEST);
-        MultiLayerNetwork original = ConvertTestNets.leNet(11, DataType.FLOAT);
-        original.fit(ImageClassificationIterator.builder(train, 64).normalize(FashionMnist.MEAN, FashionMnist.STD)
-                .limit(2048).shuffle(1).build());
+        MultiLayerNetwork original = ConvertTestNets.mlp(3);
+        for (int epoch = 0; epoch < 3; epoch++) {
+            original.fit(ImageClassificationIterator.builder(train, 128).normalize(FashionMnist.MEAN, FashionMnist.STD)
+                    .shuffle(epoch).build());
+        }
 
         MultiLayerNetwork quantized = LsqConverter.convert(original,
                 QuantizationPolicy.builder(8).firstAndLastAtTargetBits().build());
         Map<String, Double> steps = LsqLayers.calibrate(quantized, ImageClassificationIterator.builder(train, 128)
                 .normalize(FashionMnist.MEAN, FashionMnist.STD).limit(256).build(), 2);
-        assertEquals(4, steps.size());
+        assertEquals(3, steps.size());
         steps.forEach((layer, step) -> assertTrue(step > 0 && Double.isFinite(step), layer + ": " + step));
 
-        INDArray x = ImageClassificationIterator.builder(test, 1000).normalize(FashionMnist.MEAN, FashionMnist.STD)
-                .limit(1000).build().next().getFeatures();
+        INDArray x = ImageClassificationIterator.builder(test, 2000).normalize(FashionMnist.MEAN, FashionMnist.STD)
+                .limit(2000).build().next().getFeatures();
         INDArray floatTop1 = original.output(x).argMax(1);
         INDArray quantTop1 = quantized.output(x).argMax(1);
         double agreement = floatTop1.eq(quantTop1).castTo(DataType.DOUBLE).meanNumber().doubleValue();

@@ -1,0 +1,77 @@
+package io.github.lsq4j.train;
+
+import java.io.IOException;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import org.deeplearning4j.nn.api.Model;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.util.ModelSerializer;
+
+/**
+ * Saves and loads networks (DL4J's ModelSerializer format, with updater state, so training can go on)
+ * without ever leaving a half-written file: a save writes a temporary file next to the target and
+ * moves it into place atomically, so the target holds the old model or the new one, never a mix.
+ */
+public final class ModelFiles {
+    private ModelFiles() {
+    }
+
+    /**
+     * @param model a MultiLayerNetwork or ComputationGraph
+     * @param file  where to save it; its directory is created if needed
+     * @throws IOException if writing fails (the previous file, if any, is left intact)
+     */
+    public static void save(Model model, Path file) throws IOException {
+        Path target = file.toAbsolutePath();
+        Files.createDirectories(target.getParent());
+        Path tmp = Files.createTempFile(target.getParent(), target.getFileName().toString(), ".tmp");
+        try {
+            ModelSerializer.writeModel(model, tmp.toFile(), true);
+            try {
+                Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            } catch (AtomicMoveNotSupportedException e) {
+                Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
+            }
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+    }
+
+    /**
+     * @param file a file written by {@link #save} (or ModelSerializer)
+     * @return the network, with its updater state
+     * @throws IOException naming the file if it is missing, or not a MultiLayerNetwork, or damaged
+     */
+    public static MultiLayerNetwork loadMultiLayerNetwork(Path file) throws IOException {
+        requireFile(file);
+        try {
+            return ModelSerializer.restoreMultiLayerNetwork(file.toFile(), true);
+        } catch (IOException | RuntimeException e) {
+            throw new IOException(file + ": not a readable MultiLayerNetwork file (" + e.getMessage() + ")", e);
+        }
+    }
+
+    /**
+     * @param file a file written by {@link #save} (or ModelSerializer)
+     * @return the network, with its updater state
+     * @throws IOException naming the file if it is missing, or not a ComputationGraph, or damaged
+     */
+    public static ComputationGraph loadComputationGraph(Path file) throws IOException {
+        requireFile(file);
+        try {
+            return ModelSerializer.restoreComputationGraph(file.toFile(), true);
+        } catch (IOException | RuntimeException e) {
+            throw new IOException(file + ": not a readable ComputationGraph file (" + e.getMessage() + ")", e);
+        }
+    }
+
+    private static void requireFile(Path file) throws IOException {
+        if (!Files.isRegularFile(file)) {
+            throw new NoSuchFileException(file.toString(), null, "model file not found");
+        }
+    }
+}
