@@ -27,6 +27,7 @@ public final class FineTuner {
     private final DataSetIterator test;
     private final int epochs;
     private final boolean progressBar;
+    private final long examplesPerEpoch;
     private final Consumer<EpochResult> afterEpoch;
 
     private FineTuner(Builder b) {
@@ -35,6 +36,7 @@ public final class FineTuner {
         this.test = b.test;
         this.epochs = b.epochs;
         this.progressBar = b.progressBar;
+        this.examplesPerEpoch = b.examplesPerEpoch;
         this.afterEpoch = b.afterEpoch;
     }
 
@@ -70,7 +72,8 @@ public final class FineTuner {
         int batches = 0;
         long examples = 0;
         try (ProgressBar bar = progressBar ? new ProgressBarBuilder().setTaskName("epoch " + epoch + "/" + epochs)
-                .setStyle(ProgressBarStyle.ASCII).setUnit(" img", 1).showSpeed().build() : null) {
+                .setStyle(ProgressBarStyle.ASCII).setUnit(" img", 1).showSpeed().setInitialMax(examplesPerEpoch)
+                .build() : null) {
             while (train.hasNext()) {
                 DataSet batch = train.next();
                 network.fit(batch);
@@ -119,6 +122,7 @@ public final class FineTuner {
         private DataSetIterator test;
         private int epochs = 1;
         private boolean progressBar = true;
+        private long examplesPerEpoch = -1;
         private Consumer<EpochResult> afterEpoch;
 
         private Builder(NeuralNetwork network, DataSetIterator train) {
@@ -150,6 +154,15 @@ public final class FineTuner {
          */
         public Builder progressBar(boolean progressBar) {
             this.progressBar = progressBar;
+            return this;
+        }
+
+        /**
+         * @param examplesPerEpoch the size of an epoch, so the progress bar can show a percentage and an ETA
+         * @return this
+         */
+        public Builder examplesPerEpoch(long examplesPerEpoch) {
+            this.examplesPerEpoch = examplesPerEpoch;
             return this;
         }
 

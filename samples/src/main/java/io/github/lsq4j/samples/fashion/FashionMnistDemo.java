@@ -31,9 +31,10 @@ import org.slf4j.LoggerFactory;
  * <ul>
  *   <li>{@code --data DIR} the four IDX files [/usr/share/datasets/fashion-mnist];</li>
  *   <li>{@code --recipe quick|short} quick [default]: a short schedule that fits 15 minutes on 2 cores
- *       (a subset of the training images, 1 full-precision epoch, 1 LSQ epoch per bit width); short:
+ *       (8,000 training images, 2 full-precision epochs, 1 LSQ epoch per bit width); short:
  *       the reference recipe of LSQ-SPEC.md exactly (all 60,000 images, 5 + 3 epochs);</li>
  *   <li>{@code --bits 8,4,3,2}, {@code --depth 8|20} [8], {@code --seed N} [1];</li>
+ *   <li>{@code --train-images N}, {@code --fp-epochs N}, {@code --lsq-epochs N} override the recipe's sizes;</li>
  *   <li>{@code --out DIR} [lsq4j-fashion-demo]: models ({@code fp.zip}, {@code lsq-<bits>.zip}) and
  *       {@code report.json}; an existing {@code fp.zip} is reused, so each precision can be run alone.</li>
  * </ul>
@@ -58,10 +59,14 @@ public final class FashionMnistDemo {
         Map<String, String> opts = parse(args);
         Path dataDir = Path.of(opts.getOrDefault("data", FashionMnist.DEFAULT_DIR.toString()));
         Schedule schedule = switch (opts.getOrDefault("recipe", "quick")) {
-            case "quick" -> new Schedule("quick", 12_000, 1, 1);
+            case "quick" -> new Schedule("quick", 8_000, 2, 1);
             case "short" -> new Schedule("short", 60_000, 5, 3);
             default -> throw new IllegalArgumentException("--recipe must be quick or short, got " + opts.get("recipe"));
         };
+        schedule = new Schedule(schedule.name(),
+                Integer.parseInt(opts.getOrDefault("train-images", String.valueOf(schedule.trainImages()))),
+                Integer.parseInt(opts.getOrDefault("fp-epochs", String.valueOf(schedule.fpEpochs()))),
+                Integer.parseInt(opts.getOrDefault("lsq-epochs", String.valueOf(schedule.lsqEpochs()))));
         int depth = Integer.parseInt(opts.getOrDefault("depth", "8"));
         long seed = Long.parseLong(opts.getOrDefault("seed", "1"));
         List<Integer> bitWidths = new ArrayList<>();
@@ -107,7 +112,8 @@ public final class FashionMnistDemo {
         } else {
             fp = LsqRecipe.fullPrecision().applyTo(SmallResNet.build(depth, seed),
                     iterationsPerEpoch * schedule.fpEpochs());
-            results.put("fp", train(fp, trainData, testData, schedule.fpEpochs()));
+            System.out.println("Training the full-precision network");
+            results.put("fp", train("full precision", fp, trainData, testData, schedule.fpEpochs()));
             ModelFiles.save(fp, fpFile);
         }
 
@@ -116,7 +122,8 @@ public final class FashionMnistDemo {
             LsqLayers.calibrate(lsq, ImageClassificationIterator.builder(train, CALIBRATION_IMAGES)
                     .normalize(FashionMnist.MEAN, FashionMnist.STD).limit(CALIBRATION_IMAGES).build(), 1);
             lsq = LsqRecipe.paper(bits).applyTo(lsq, iterationsPerEpoch * schedule.lsqEpochs());
-            results.put(bits + "-bit", train(lsq, trainData, testData, schedule.lsqEpochs()));
+            System.out.println("Fine-tuning with LSQ at " + bits + " bits (first and last layer at 8)");
+            results.put(bits + "-bit", train(bits + "-bit", lsq, trainData, testData, schedule.lsqEpochs()));
             ModelFiles.save(lsq, out.resolve("lsq-" + bits + ".zip"));
         }
 
@@ -130,9 +137,13 @@ public final class FashionMnistDemo {
         log.info("models and report.json in {}", out.toAbsolutePath());
     }
 
-    private static Map<String, Object> train(ComputationGraph net, ImageClassificationIterator trainData,
+    private static Map<String, Object> train(String stage, ComputationGraph net, ImageClassificationIterator trainData,
                                              ImageClassificationIterator testData, int epochs) {
-        List<EpochResult> history = FineTuner.builder(net, trainData).test(testData).epochs(epochs).build().fit();
+        List<EpochResult> history = FineTuner.builder(net, trainData).test(testData).epochs(epochs)
+                .examplesPerEpoch(trainData.numExamples())
+                .afterEpoch(e -> System.out.printf("  %s epoch %d: loss %.4f, test top-1 %.2f %%, %.0f s, %.0f images/s%n",
+                        stage, e.epoch(), e.meanLoss(), 100 * e.testAccuracy(), e.seconds(), e.examplesPerSecond()))
+                .build().fit();
         EpochResult last = history.get(history.size() - 1);
         Map<String, Object> r = new LinkedHashMap<>();
         r.put("top1", last.testAccuracy());

@@ -1,0 +1,70 @@
+package io.github.lsq4j.samples.quickstart;
+
+import io.github.lsq4j.data.FashionMnist;
+import io.github.lsq4j.data.ImageClassificationIterator;
+import io.github.lsq4j.data.LabeledImages;
+import io.github.lsq4j.layers.LsqConv2D;
+import io.github.lsq4j.layers.LsqDense;
+import io.github.lsq4j.layers.LsqLayers;
+import io.github.lsq4j.train.FineTuner;
+import java.io.IOException;
+import org.deeplearning4j.nn.conf.ConvolutionMode;
+import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.inputs.InputType;
+import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.nn.weights.WeightInit;
+import org.nd4j.linalg.activations.Activation;
+import org.nd4j.linalg.learning.config.Adam;
+import org.nd4j.linalg.lossfunctions.LossFunctions;
+
+/**
+ * Quick start: LSQ layers in your own MultiLayerNetwork. A small convnet whose convolutions and hidden
+ * dense layer quantize their weights and inputs to 4 bits (the first layer's input, the normalized
+ * image, is signed; inputs after a ReLU are unsigned) trains on 10,000 Fashion-MNIST images.
+ *
+ * <p>{@code mvn -q exec:java -Dexec.mainClass=io.github.lsq4j.samples.quickstart.Quickstart}
+ */
+public final class Quickstart {
+    private Quickstart() {
+    }
+
+    /**
+     * @param args optional: the directory with the Fashion-MNIST IDX files
+     * @throws IOException if the data cannot be read
+     */
+    public static void main(String[] args) throws IOException {
+        java.nio.file.Path dir = args.length > 0 ? java.nio.file.Path.of(args[0]) : FashionMnist.DEFAULT_DIR;
+        MultiLayerConfiguration conf = new NeuralNetConfiguration.Builder()
+                .seed(42).updater(new Adam(2e-3)).weightInit(WeightInit.RELU)
+                .list()
+                .layer(new LsqConv2D.Builder().nOut(16).kernelSize(3).convolutionMode(ConvolutionMode.Same)
+                        .activation(Activation.RELU).bits(4).inputSigned(true).build())
+                .layer(new SubsamplingLayer.Builder().kernelSize(2, 2).stride(2, 2).build())
+                .layer(new LsqConv2D.Builder().nOut(32).kernelSize(3).convolutionMode(ConvolutionMode.Same)
+                        .activation(Activation.RELU).bits(4).inputSigned(false).build())
+                .layer(new SubsamplingLayer.Builder().kernelSize(2, 2).stride(2, 2).build())
+                .layer(new LsqDense.Builder().nOut(64).activation(Activation.RELU).bits(4).inputSigned(false).build())
+                .layer(new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nOut(10)
+                        .activation(Activation.SOFTMAX).build())
+                .setInputType(InputType.convolutional(28, 28, 1))
+                .build();
+        MultiLayerNetwork net = new MultiLayerNetwork(conf);
+        net.init();
+
+        LabeledImages train = FashionMnist.load(dir, FashionMnist.Split.TRAIN);
+        LabeledImages test = FashionMnist.load(dir, FashionMnist.Split.TEST);
+        ImageClassificationIterator trainData = ImageClassificationIterator.builder(train, 64)
+                .normalize(FashionMnist.MEAN, FashionMnist.STD).shuffle(1).limit(10_000).build();
+        ImageClassificationIterator testData = ImageClassificationIterator.builder(test, 500)
+                .normalize(FashionMnist.MEAN, FashionMnist.STD).build();
+        FineTuner.builder(net, trainData).test(testData).epochs(2).examplesPerEpoch(trainData.numExamples())
+                .afterEpoch(e -> System.out.printf("epoch %d: test top-1 %.2f %%%n", e.epoch(), 100 * e.testAccuracy()))
+                .build().fit();
+
+        LsqLayers.lsqLayers(net).forEach(layer -> System.out.printf("%s: weight step %s, input step %.4f%n",
+                layer.name(), layer.integerParams().weightSteps(), layer.integerParams().inputStep()));
+    }
+}
