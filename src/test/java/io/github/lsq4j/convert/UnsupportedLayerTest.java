@@ -13,10 +13,13 @@ import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.conf.layers.Deconvolution2D;
 import org.deeplearning4j.nn.conf.layers.DepthwiseConvolution2D;
+import org.deeplearning4j.nn.conf.layers.LSTM;
 import org.deeplearning4j.nn.conf.layers.Layer;
+import org.deeplearning4j.nn.conf.layers.RnnOutputLayer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.conf.layers.SeparableConvolution2D;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.nd4j.linalg.activations.Activation;
@@ -25,7 +28,10 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.lossfunctions.LossFunctions;
 
-/** Layer kinds without an LSQ mapping: kept in float with a warning, or refused, as the policy says. */
+/**
+ * Layer kinds without an LSQ mapping (depthwise, separable and transposed convolutions, recurrent layers):
+ * kept in float with a warning, or refused, as the policy says.
+ */
 class UnsupportedLayerTest {
 
     static Stream<Layer> unsupported() {
@@ -58,6 +64,23 @@ class UnsupportedLayerTest {
                 () -> LsqConverter.convert(net(odd), strict));
         assertTrue(e.getMessage().contains("'odd'") && e.getMessage().contains(odd.getClass().getSimpleName()),
                 e.getMessage());
+    }
+
+    @Test
+    void recurrentLayersStayInFloatOrAreRefused() {
+        MultiLayerNetwork rnn = new MultiLayerNetwork(new NeuralNetConfiguration.Builder().seed(5).list()
+                .layer(new LSTM.Builder().name("lstm").nIn(3).nOut(4).build())
+                .layer(new RnnOutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nIn(4).nOut(2)
+                        .activation(Activation.SOFTMAX).build())
+                .build());
+        rnn.init();
+        MultiLayerNetwork converted = LsqConverter.convert(rnn, QuantizationPolicy.paper(4));
+        assertInstanceOf(LSTM.class, converted.getLayer(0).conf().getLayer());
+        INDArray x = Nd4j.rand(DataType.FLOAT, 2, 3, 5);
+        assertTrue(rnn.output(x).equalsWithEps(converted.output(x), 1e-6));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> LsqConverter.convert(rnn,
+                QuantizationPolicy.builder(4).unsupportedLayers(QuantizationPolicy.UnsupportedLayers.FAIL).build()));
+        assertTrue(e.getMessage().contains("'lstm' (LSTM)"), e.getMessage());
     }
 
     private static MultiLayerNetwork net(Layer odd) {

@@ -12,6 +12,8 @@ import io.github.lsq4j.zoo.ZooModels;
 import org.deeplearning4j.nn.conf.layers.BatchNormalization;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.zoo.model.LeNet;
 import org.deeplearning4j.zoo.model.SqueezeNet;
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -19,7 +21,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.learning.config.Nesterovs;
 
-/** Conversion of DL4J zoo models: ResNet50 (small-input variant) and SqueezeNet, at 32x32. */
+/** Conversion of DL4J zoo models: ResNet50 (small-input variant) and SqueezeNet at 32x32, LeNet at 28x28. */
 class ZooConversionTest {
 
     @Test
@@ -70,6 +72,21 @@ class ZooConversionTest {
         assertFalse(conv10.isInputSigned(), "dropout of a merge of ReLU outputs");
         assertEquals(2, ((AbstractLsqLayer) quantized.getLayer("fire5_exp3x3").conf().getLayer()).getWeightBits());
         assertInstanceOf(LsqConv2D.class, quantized.getLayer("conv1").conf().getLayer());
+    }
+
+    @Test
+    void zooLeNetMultiLayerNetworkConverts() {
+        MultiLayerNetwork original = (MultiLayerNetwork) LeNet.builder().numClasses(10).inputShape(new int[] {1, 28, 28})
+                .seed(3).build()
+                .init();
+        MultiLayerNetwork exact = LsqConverter.convert(original, QuantizationPolicy.builder(4).quantize(false).build());
+        INDArray x = Nd4j.rand(DataType.FLOAT, 2, 1, 28, 28);
+        assertTrue(original.output(x).equalsWithEps(exact.output(x), 1e-5));
+        MultiLayerNetwork quantized = LsqConverter.convert(original, QuantizationPolicy.paper(3));
+        assertEquals(4, LsqLayers.lsqLayers(quantized).size(), "2 convolutions, 1 dense, the output's dense part");
+        assertEquals(original.numParams() + 4 * 2, quantized.numParams());
+        INDArray out = quantized.output(x);
+        assertFalse(out.isNaN().any() || out.isInfinite().any());
     }
 
     private static long countLayers(ComputationGraph graph, Class<?> type) {
