@@ -88,6 +88,18 @@ public final class LsqLayers {
     }
 
     /**
+     * Sets every LSQ layer's input step from the first batch of {@code data}, as the paper does.
+     *
+     * @param model a MultiLayerNetwork or ComputationGraph (single input)
+     * @param data  the data
+     * @return the input step set per layer name
+     * @see #calibrate(Model, DataSetIterator, int)
+     */
+    public static Map<String, Double> calibrate(Model model, DataSetIterator data) {
+        return calibrate(model, data, 1);
+    }
+
+    /**
      * Sets every input-quantizing LSQ layer's input step from real data: {@code 2*mean|x|/sqrt(Qp)}
      * over the inputs that reach the layer in up to {@code maxBatches} batches, run in inference mode.
      * While calibrating, each batch quantizes with a step derived from that batch, as a freshly

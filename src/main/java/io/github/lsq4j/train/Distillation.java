@@ -46,6 +46,30 @@ public final class Distillation implements DataSetIterator {
     }
 
     /**
+     * Distillation at temperature 1, as in the paper.
+     *
+     * @param data          the training data (one-hot labels)
+     * @param teacher       the full-precision network, whose output is a softmax
+     * @param teacherWeight weight of the teacher's distribution in the labels, 0 to 1
+     * @return the distilling iterator
+     */
+    public static Distillation from(DataSetIterator data, MultiLayerNetwork teacher, double teacherWeight) {
+        return from(data, teacher, teacherWeight, 1.0);
+    }
+
+    /**
+     * Distillation at temperature 1, as in the paper.
+     *
+     * @param data          the training data (one-hot labels)
+     * @param teacher       the full-precision network, whose single output is a softmax
+     * @param teacherWeight weight of the teacher's distribution in the labels, 0 to 1
+     * @return the distilling iterator
+     */
+    public static Distillation from(DataSetIterator data, ComputationGraph teacher, double teacherWeight) {
+        return from(data, teacher, teacherWeight, 1.0);
+    }
+
+    /**
      * @param data          the training data (one-hot labels)
      * @param teacher       the full-precision network, whose output is a softmax
      * @param teacherWeight weight of the teacher's distribution in the labels, 0 to 1
