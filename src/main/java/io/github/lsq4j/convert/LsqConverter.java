@@ -7,6 +7,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.UnaryOperator;
 import org.deeplearning4j.nn.api.ParamInitializer;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.InputPreProcessor;
@@ -139,7 +140,8 @@ public final class LsqConverter {
      */
     public ComputationGraph apply(ComputationGraph graph) {
         requireInitialized(graph.getVertices() != null, "ComputationGraph");
-        Map<String, Converted> plan = plan(LayerGraph.of(graph), name -> name);
+        LayerGraph structure = LayerGraph.of(graph);
+        Map<String, Converted> plan = plan(structure, name -> name);
         ComputationGraphConfiguration conf = graph.getConfiguration().clone();
         for (Map.Entry<String, Converted> e : plan.entrySet()) {
             String name = e.getKey();
@@ -160,7 +162,7 @@ public final class LsqConverter {
         conf.setEpochCount(0);
         ComputationGraph out = new ComputationGraph(conf);
         out.init();
-        for (String name : LayerGraph.of(graph).order()) {
+        for (String name : structure.order()) {
             org.deeplearning4j.nn.api.Layer original = graph.getLayer(name);
             if (original != null) {
                 copyParams(plan.get(name), original.paramTable(), out.getLayer(name).paramTable());
@@ -170,7 +172,7 @@ public final class LsqConverter {
     }
 
     /** The LSQ configuration (and follower) for each layer to convert, by vertex name. */
-    private Map<String, Converted> plan(LayerGraph graph, java.util.function.UnaryOperator<String> layerName) {
+    private Map<String, Converted> plan(LayerGraph graph, UnaryOperator<String> layerName) {
         List<String> weighted = new ArrayList<>();
         for (String v : graph.order()) {
             Layer layer = graph.layer(v);

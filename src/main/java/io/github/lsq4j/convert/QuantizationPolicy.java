@@ -5,6 +5,7 @@ import io.github.lsq4j.quant.QuantRange;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import org.nd4j.linalg.learning.config.IUpdater;
@@ -189,7 +190,7 @@ public final class QuantizationPolicy {
          * @return this
          */
         public Builder skip(String... layerNames) {
-            skip.addAll(java.util.List.of(layerNames));
+            skip.addAll(List.of(layerNames));
             return this;
         }
 

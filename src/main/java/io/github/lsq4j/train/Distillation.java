@@ -1,5 +1,6 @@
 package io.github.lsq4j.train;
 
+import java.util.Arrays;
 import java.util.List;
 import java.util.function.UnaryOperator;
 import org.deeplearning4j.nn.graph.ComputationGraph;
@@ -118,9 +119,9 @@ public final class Distillation implements DataSetIterator {
 
     private DataSet distill(DataSet batch) {
         INDArray probs = teacher.apply(batch.getFeatures());
-        if (!java.util.Arrays.equals(probs.shape(), batch.getLabels().shape())) {
-            throw new IllegalArgumentException("teacher output shape " + java.util.Arrays.toString(probs.shape())
-                    + " does not match the labels' " + java.util.Arrays.toString(batch.getLabels().shape()));
+        if (!Arrays.equals(probs.shape(), batch.getLabels().shape())) {
+            throw new IllegalArgumentException("teacher output shape " + Arrays.toString(probs.shape())
+                    + " does not match the labels' " + Arrays.toString(batch.getLabels().shape()));
         }
         return new DataSet(batch.getFeatures(), target(batch.getLabels(), probs), batch.getFeaturesMaskArray(),
                 batch.getLabelsMaskArray());

@@ -2,6 +2,7 @@ package io.github.lsq4j.train;
 
 import io.github.lsq4j.quant.QuantRange;
 import java.util.List;
+import java.util.stream.Stream;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
@@ -132,7 +133,7 @@ public final class LsqRecipe {
      */
     public MultiLayerNetwork applyTo(MultiLayerNetwork net, long totalIterations) {
         MultiLayerConfiguration conf = net.getLayerWiseConfigurations().clone();
-        conf.getConfs().forEach(c -> configure(c.getLayer(), totalIterations));
+        configure(conf.getConfs().stream().map(NeuralNetConfiguration::getLayer), totalIterations);
         conf.setIterationCount(0);
         conf.setEpochCount(0);
         MultiLayerNetwork out = new MultiLayerNetwork(conf);
@@ -148,11 +149,9 @@ public final class LsqRecipe {
      */
     public ComputationGraph applyTo(ComputationGraph graph, long totalIterations) {
         ComputationGraphConfiguration conf = graph.getConfiguration().clone();
-        conf.getVertices().values().stream()
+        configure(conf.getVertices().values().stream()
                 .filter(LayerVertex.class::isInstance)
-                .map(v -> ((LayerVertex) v).getLayerConf())
-                .map(NeuralNetConfiguration::getLayer)
-                .forEach(layer -> configure(layer, totalIterations));
+                .map(v -> ((LayerVertex) v).getLayerConf().getLayer()), totalIterations);
         conf.setIterationCount(0);
         conf.setEpochCount(0);
         ComputationGraph out = new ComputationGraph(conf);
@@ -160,19 +159,22 @@ public final class LsqRecipe {
         return out;
     }
 
-    private void configure(Layer layer, long totalIterations) {
-        IUpdater updater = updater(totalIterations);
-        if (layer instanceof BaseLayer b) {
-            b.setIUpdater(updater);
-            b.setBiasUpdater(null);
-            b.setRegularization(regularization());
-            b.setRegularizationBias(regularization());
-        } else if (layer instanceof AbstractSameDiffLayer s) {
-            s.setUpdater(updater);
-            s.setBiasUpdater(null);
-            s.setRegularization(regularization());
-            s.setRegularizationBias(regularization());
-        }
+    /** Gives every layer its own instance of the recipe's updater, and the weight decay. */
+    private void configure(Stream<Layer> layers, long totalIterations) {
+        layers.forEach(layer -> {
+            IUpdater updater = updater(totalIterations);
+            if (layer instanceof BaseLayer b) {
+                b.setIUpdater(updater);
+                b.setBiasUpdater(null);
+                b.setRegularization(regularization());
+                b.setRegularizationBias(regularization());
+            } else if (layer instanceof AbstractSameDiffLayer s) {
+                s.setUpdater(updater);
+                s.setBiasUpdater(null);
+                s.setRegularization(regularization());
+                s.setRegularizationBias(regularization());
+            }
+        });
     }
 
     @Override
