@@ -179,15 +179,17 @@ public abstract class AbstractLsqLayer extends SameDiffLayer {
     @Override
     public SDVariable defineLayer(SameDiff sd, SDVariable layerInput, Map<String, SDVariable> paramTable,
                                   SDVariable mask) {
-        SDVariable x = layerInput;
-        if (quantizeInputs) {
-            x = LsqOp.quantize(sd, "lsq_x", x, stepInput(paramTable.get(INPUT_STEP_KEY)), inputSpec()).value();
-        }
         SDVariable w = paramTable.get(WEIGHT_KEY);
         if (quantizeWeights) {
             w = LsqOp.quantize(sd, "lsq_w", w, stepInput(paramTable.get(WEIGHT_STEP_KEY)), weightSpec()).value();
         }
-        SDVariable z = linear(sd, x, w, hasBias ? paramTable.get(BIAS_KEY) : null);
+        if (quantizeInputs) {
+            // The input is quantized outside the graph, by LsqRuntimeLayer with EagerQuantizer (much
+            // faster on data this size), which also writes the input step's gradient. DL4J still requires
+            // every parameter to be part of the graph, so the step joins it as an exact zero on the weights.
+            w = w.add(paramTable.get(INPUT_STEP_KEY).mul(0.0));
+        }
+        SDVariable z = linear(sd, layerInput, w, hasBias ? paramTable.get(BIAS_KEY) : null);
         return activation.asSameDiff("out", sd, z);
     }
 

