@@ -1,5 +1,6 @@
 package io.github.lsq4j.train;
 
+import io.github.lsq4j.backend.OneDnnHelpers;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;
@@ -29,6 +30,7 @@ public final class FineTuner {
     private final boolean progressBar;
     private final long examplesPerEpoch;
     private final Consumer<EpochResult> afterEpoch;
+    private final boolean nativeHelpers;
 
     private FineTuner(Builder b) {
         this.network = b.network;
@@ -38,12 +40,13 @@ public final class FineTuner {
         this.progressBar = b.progressBar;
         this.examplesPerEpoch = b.examplesPerEpoch;
         this.afterEpoch = b.afterEpoch;
+        this.nativeHelpers = b.nativeHelpers;
     }
 
     /**
      * @param network a MultiLayerNetwork or ComputationGraph, initialized
      * @param train   the training data
-     * @return a builder: 1 epoch, no test data, progress bar on
+     * @return a builder: 1 epoch, no test data, progress bar on, native helpers attached
      */
     public static Builder builder(NeuralNetwork network, DataSetIterator train) {
         return new Builder(network, train);
@@ -51,6 +54,9 @@ public final class FineTuner {
 
     /** @return one result per epoch */
     public List<EpochResult> fit() {
+        if (nativeHelpers) {
+            OneDnnHelpers.attach((Model) network);
+        }
         List<EpochResult> results = new ArrayList<>();
         for (int epoch = 1; epoch <= epochs; epoch++) {
             EpochResult result = trainEpoch(epoch);
@@ -112,7 +118,8 @@ public final class FineTuner {
 
     @Override
     public String toString() {
-        return "FineTuner(epochs=" + epochs + ", train=" + train + ", test=" + test + ")";
+        return "FineTuner(epochs=" + epochs + ", train=" + train + ", test=" + test + ", nativeHelpers="
+                + nativeHelpers + ")";
     }
 
     /** Builds a {@link FineTuner}; {@link #build()} validates. */
@@ -124,6 +131,7 @@ public final class FineTuner {
         private boolean progressBar = true;
         private long examplesPerEpoch = -1;
         private Consumer<EpochResult> afterEpoch;
+        private boolean nativeHelpers = true;
 
         private Builder(NeuralNetwork network, DataSetIterator train) {
             this.network = network;
@@ -172,6 +180,17 @@ public final class FineTuner {
          */
         public Builder afterEpoch(Consumer<EpochResult> afterEpoch) {
             this.afterEpoch = afterEpoch;
+            return this;
+        }
+
+        /**
+         * @param nativeHelpers whether to attach DL4J's native helpers to the stock convolution, batch-norm
+         *                      and pooling layers before training ({@link OneDnnHelpers}; same results,
+         *                      several times faster on the CPU backend)
+         * @return this
+         */
+        public Builder nativeHelpers(boolean nativeHelpers) {
+            this.nativeHelpers = nativeHelpers;
             return this;
         }
 

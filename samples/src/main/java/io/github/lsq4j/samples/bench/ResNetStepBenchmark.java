@@ -1,5 +1,6 @@
 package io.github.lsq4j.samples.bench;
 
+import io.github.lsq4j.backend.OneDnnHelpers;
 import io.github.lsq4j.convert.LsqConverter;
 import io.github.lsq4j.convert.QuantizationPolicy;
 import io.github.lsq4j.layers.LsqLayers;
@@ -18,11 +19,12 @@ import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * Training-step throughput of the demo's ResNet-8 (batch 128, 28x28x1, random data) in three forms: stock
- * DL4J layers, converted to LSQ layers with quantization off, and LSQ at 4 bits (first and last layer at 8).
+ * DL4J layers, converted to LSQ layers with quantization off, and LSQ at 4 bits (first and last layer at 8);
+ * a variant name ending in {@code +h} runs with {@link OneDnnHelpers} attached to the stock layers.
  * Each variant runs {@code warmup} untimed iterations, then {@code reps} timed ones; the report gives
  * images/s from the median and the best iteration.
  *
- * <p>Arguments: {@code --variants stock,off,lsq4 --warmup W --reps R --batch B}.
+ * <p>Arguments: {@code --variants stock+h,off+h,lsq4+h,stock,lsq4 --warmup W --reps R --batch B}.
  * Run: {@code mvn -q exec:java -Dexec.mainClass=io.github.lsq4j.samples.bench.ResNetStepBenchmark}.
  */
 public final class ResNetStepBenchmark {
@@ -33,7 +35,7 @@ public final class ResNetStepBenchmark {
      * @param args see the class documentation
      */
     public static void main(String[] args) {
-        List<String> variants = List.of("stock", "off", "lsq4");
+        List<String> variants = List.of("stock+h", "off+h", "lsq4+h", "stock", "lsq4");
         int warmup = 5;
         int reps = 20;
         int batch = 128;
@@ -57,7 +59,7 @@ public final class ResNetStepBenchmark {
             boolean helpers = variant.endsWith("+h");
             ComputationGraph net = build(variant.replace("+h", ""), data);
             if (helpers) {
-                attachHelpers(net);
+                OneDnnHelpers.attach(net);
             }
             double[] seconds = new double[reps];
             for (int i = 0; i < warmup + reps; i++) {
@@ -70,25 +72,6 @@ public final class ResNetStepBenchmark {
             Arrays.sort(seconds);
             System.out.printf(Locale.ROOT, "%-6s batch %d: %.0f images/s median, %.0f best (%.1f ms/iteration)%n",
                     variant, batch, batch / seconds[reps / 2], batch / seconds[0], 1000 * seconds[reps / 2]);
-        }
-    }
-
-    private static void attachHelpers(ComputationGraph net) {
-        try {
-            for (org.deeplearning4j.nn.api.Layer l : net.getLayers()) {
-                if (l instanceof org.deeplearning4j.nn.layers.normalization.BatchNormalization) {
-                    java.lang.reflect.Field f = org.deeplearning4j.nn.layers.normalization.BatchNormalization.class.getDeclaredField("helper");
-                    f.setAccessible(true);
-                    f.set(l, new org.deeplearning4j.nn.layers.mkldnn.MKLDNNBatchNormHelper(DataType.FLOAT));
-                }
-                if (l instanceof org.deeplearning4j.nn.layers.convolution.ConvolutionLayer) {
-                    java.lang.reflect.Field f = org.deeplearning4j.nn.layers.convolution.ConvolutionLayer.class.getDeclaredField("helper");
-                    f.setAccessible(true);
-                    f.set(l, new org.deeplearning4j.nn.layers.mkldnn.MKLDNNConvHelper(DataType.FLOAT));
-                }
-            }
-        } catch (ReflectiveOperationException e) {
-            throw new IllegalStateException(e);
         }
     }
 
