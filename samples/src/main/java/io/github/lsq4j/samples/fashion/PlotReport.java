@@ -1,0 +1,124 @@
+package io.github.lsq4j.samples.fashion;
+
+import io.github.lsq4j.train.EpochResult;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.stream.Collectors;
+import org.nd4j.shade.jackson.databind.JsonNode;
+import org.nd4j.shade.jackson.databind.ObjectMapper;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Plots one or more {@code report.json} files of {@link FashionMnistDemo} (e.g. one per seed) without
+ * training anything and without ND4J:
+ * <ul>
+ *   <li>{@code accuracy-vs-bits.png}: test top-1 against bit width, each report's points and their
+ *       mean, with the PyTorch reference ({@link DemoPlots#PYTORCH_REFERENCE}) unless
+ *       {@code --no-reference} is given;</li>
+ *   <li>{@code training-curves.png} and {@code training-loss.png}: test top-1 and mean training loss
+ *       per epoch of each stage, averaged over the reports that have that stage and epoch.</li>
+ * </ul>
+ *
+ * <p>Usage: {@code PlotReport --out DIR [--no-reference] report.json [report.json ...]}.
+ */
+public final class PlotReport {
+    private static final Logger log = LoggerFactory.getLogger(PlotReport.class);
+    private static final String USAGE = "usage: PlotReport --out DIR [--no-reference] report.json [report.json ...]";
+
+    private PlotReport() {
+    }
+
+    /**
+     * @param args see the class documentation
+     * @throws IOException if a report cannot be read or a plot cannot be written
+     */
+    public static void main(String[] args) throws IOException {
+        Path out = null;
+        boolean reference = true;
+        List<Path> reports = new ArrayList<>();
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--out" -> {
+                    if (i + 1 >= args.length) {
+                        throw new IllegalArgumentException(USAGE);
+                    }
+                    out = Path.of(args[++i]);
+                }
+                case "--no-reference" -> reference = false;
+                default -> {
+                    if (args[i].startsWith("--")) {
+                        throw new IllegalArgumentException("unknown option " + args[i] + "; " + USAGE);
+                    }
+                    reports.add(Path.of(args[i]));
+                }
+            }
+        }
+        if (out == null || reports.isEmpty()) {
+            throw new IllegalArgumentException(USAGE);
+        }
+
+        ObjectMapper json = new ObjectMapper();
+        Map<String, Map<String, Double>> top1ByRun = new LinkedHashMap<>();
+        Map<String, Map<Integer, List<EpochResult>>> epochsByStage = new LinkedHashMap<>();
+        for (Path file : reports) {
+            JsonNode report = json.readTree(file.toFile());
+            JsonNode results = report.path("results");
+            if (!results.isObject() || results.isEmpty()) {
+                throw new IOException(file + ": no \"results\" object");
+            }
+            Map<String, Double> top1 = new LinkedHashMap<>();
+            for (Iterator<Map.Entry<String, JsonNode>> it = results.fields(); it.hasNext(); ) {
+                Map.Entry<String, JsonNode> stage = it.next();
+                top1.put(stage.getKey(), 100 * number(stage.getValue(), "top1", file));
+                for (JsonNode e : stage.getValue().path("epochs")) {
+                    int epoch = (int) number(e, "epoch", file);
+                    epochsByStage.computeIfAbsent(stage.getKey(), s -> new TreeMap<>())
+                            .computeIfAbsent(epoch, n -> new ArrayList<>())
+                            .add(new EpochResult(epoch, number(e, "loss", file), number(e, "top1", file),
+                                    number(e, "seconds", file), number(e, "imagesPerSecond", file)));
+                }
+            }
+            String run = report.hasNonNull("seed") ? "seed " + report.get("seed").asText() : file.toString();
+            if (top1ByRun.containsKey(run)) {
+                run = run + " (" + file + ")";
+            }
+            top1ByRun.put(run, top1);
+            log.info("{}: {}", run, top1.entrySet().stream()
+                    .map(t -> String.format(Locale.ROOT, "%s %.2f %%", t.getKey(), t.getValue()))
+                    .collect(Collectors.joining(", ")));
+        }
+
+        Map<String, List<EpochResult>> history = new LinkedHashMap<>();
+        epochsByStage.forEach((stage, epochs) -> history.put(stage,
+                epochs.values().stream().map(PlotReport::mean).toList()));
+        DemoPlots.accuracyVsBitsOfRuns(top1ByRun, reference ? DemoPlots.PYTORCH_REFERENCE : Map.of(),
+                out.resolve("accuracy-vs-bits.png"));
+        DemoPlots.trainingCurves(history, out.resolve("training-curves.png"));
+        DemoPlots.trainingLoss(history, out.resolve("training-loss.png"));
+    }
+
+    /** The mean of the same epoch over several reports. */
+    private static EpochResult mean(List<EpochResult> runs) {
+        return new EpochResult(runs.get(0).epoch(),
+                runs.stream().mapToDouble(EpochResult::meanLoss).average().orElseThrow(),
+                runs.stream().mapToDouble(EpochResult::testAccuracy).average().orElseThrow(),
+                runs.stream().mapToDouble(EpochResult::seconds).average().orElseThrow(),
+                runs.stream().mapToDouble(EpochResult::examplesPerSecond).average().orElseThrow());
+    }
+
+    private static double number(JsonNode node, String field, Path file) throws IOException {
+        JsonNode value = node.get(field);
+        if (value == null || !value.isNumber()) {
+            throw new IOException(file + ": expected a number in \"" + field + "\", got " + value);
+        }
+        return value.doubleValue();
+    }
+}
