@@ -5,6 +5,7 @@ import io.github.lsq4j.convert.QuantizationPolicy;
 import io.github.lsq4j.data.FashionMnist;
 import io.github.lsq4j.data.ImageClassificationIterator;
 import io.github.lsq4j.data.LabeledImages;
+import io.github.lsq4j.layers.LsqIntegerParams;
 import io.github.lsq4j.layers.LsqLayers;
 import io.github.lsq4j.train.EpochResult;
 import io.github.lsq4j.train.FineTuner;
@@ -13,11 +14,14 @@ import io.github.lsq4j.train.ModelFiles;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.shade.jackson.databind.ObjectMapper;
 import org.nd4j.shade.jackson.databind.SerializationFeature;
 import org.slf4j.Logger;
@@ -35,14 +39,19 @@ import org.slf4j.LoggerFactory;
  *       the reference recipe of LSQ-SPEC.md exactly (all 60,000 images, 5 + 3 epochs);</li>
  *   <li>{@code --bits 8,4,3,2}, {@code --depth 8|20} [8], {@code --seed N} [1];</li>
  *   <li>{@code --train-images N}, {@code --fp-epochs N}, {@code --lsq-epochs N} override the recipe's sizes;</li>
- *   <li>{@code --out DIR} [lsq4j-fashion-demo]: models ({@code fp.zip}, {@code lsq-<bits>.zip}) and
- *       {@code report.json}; an existing {@code fp.zip} is reused, so each precision can be run alone.</li>
+ *   <li>{@code --out DIR} [lsq4j-fashion-demo]: models ({@code fp.zip}, {@code lsq-<bits>.zip}),
+ *       {@code report.json} (rewritten after each stage) and PNG plots (accuracy against bit width,
+ *       training curves and loss, weight histogram of layer {@code s2b1_a} before and after LSQ per bit
+ *       width). Existing models are reused (evaluated, not retrained), so an interrupted run resumes at
+ *       the first stage it had not finished, and each precision can be run alone.</li>
  * </ul>
  */
 public final class FashionMnistDemo {
     private static final Logger log = LoggerFactory.getLogger(FashionMnistDemo.class);
     private static final int BATCH = 128;
     private static final int CALIBRATION_IMAGES = 128;
+    /** The layer whose weights the histograms show: the first conv of stage 2. */
+    private static final String HISTOGRAM_LAYER = "s2b1_a";
 
     /** Schedule sizes of a run. */
     record Schedule(String name, int trainImages, int fpEpochs, int lsqEpochs) {
@@ -102,6 +111,7 @@ public final class FashionMnistDemo {
         report.put("seed", seed);
         Map<String, Object> results = new LinkedHashMap<>();
         report.put("results", results);
+        Map<String, List<EpochResult>> histories = new LinkedHashMap<>();
 
         Path fpFile = out.resolve("fp.zip");
         ComputationGraph fp;
@@ -113,37 +123,85 @@ public final class FashionMnistDemo {
             fp = LsqRecipe.fullPrecision().applyTo(SmallResNet.build(depth, seed),
                     iterationsPerEpoch * schedule.fpEpochs());
             System.out.println("Training the full-precision network");
-            results.put("fp", train("full precision", fp, trainData, testData, schedule.fpEpochs()));
+            results.put("fp", train("full precision", fp, trainData, testData, schedule.fpEpochs(), histories));
             ModelFiles.save(fp, fpFile);
         }
+        writeReport(report, out);
 
+        double[] fpWeights = weights(fp.getLayer(HISTOGRAM_LAYER).getParam("W"));
         for (int bits : bitWidths) {
-            ComputationGraph lsq = LsqConverter.convert(fp, QuantizationPolicy.paper(bits));
-            LsqLayers.calibrate(lsq, ImageClassificationIterator.builder(train, CALIBRATION_IMAGES)
-                    .normalize(FashionMnist.MEAN, FashionMnist.STD).limit(CALIBRATION_IMAGES).build(), 1);
-            lsq = LsqRecipe.paper(bits).applyTo(lsq, iterationsPerEpoch * schedule.lsqEpochs());
-            System.out.println("Fine-tuning with LSQ at " + bits + " bits (first and last layer at 8)");
-            results.put(bits + "-bit", train(bits + "-bit", lsq, trainData, testData, schedule.lsqEpochs()));
-            ModelFiles.save(lsq, out.resolve("lsq-" + bits + ".zip"));
+            String stage = bits + "-bit";
+            Path lsqFile = out.resolve("lsq-" + bits + ".zip");
+            ComputationGraph lsq;
+            if (Files.isRegularFile(lsqFile)) {
+                lsq = ModelFiles.loadComputationGraph(lsqFile);
+                log.info("reusing the {} network of {}", stage, lsqFile);
+                results.put(stage, Map.of("top1", FineTuner.accuracy(lsq, testData)));
+            } else {
+                lsq = LsqConverter.convert(fp, QuantizationPolicy.paper(bits));
+                LsqLayers.calibrate(lsq, ImageClassificationIterator.builder(train, CALIBRATION_IMAGES)
+                        .normalize(FashionMnist.MEAN, FashionMnist.STD).limit(CALIBRATION_IMAGES).build(), 1);
+                lsq = LsqRecipe.paper(bits).applyTo(lsq, iterationsPerEpoch * schedule.lsqEpochs());
+                System.out.println("Fine-tuning with LSQ at " + bits + " bits (first and last layer at 8)");
+                results.put(stage, train(stage, lsq, trainData, testData, schedule.lsqEpochs(), histories));
+                ModelFiles.save(lsq, lsqFile);
+            }
+            DemoPlots.weightHistogram(HISTOGRAM_LAYER + ", " + stage, fpWeights, lsqWeights(lsq),
+                    out.resolve("weight-histogram-" + stage + ".png"));
+            writeReport(report, out);
         }
 
         System.out.println();
         System.out.println("| ResNet-" + depth + " | top-1 % |");
         System.out.println("|---|---|");
-        results.forEach((name, r) -> System.out.printf("| %s | %.2f |%n", name,
-                100 * (double) ((Map<?, ?>) r).get("top1")));
+        Map<String, Double> top1Percent = new LinkedHashMap<>();
+        results.forEach((name, r) -> top1Percent.put(name, 100 * (double) ((Map<?, ?>) r).get("top1")));
+        top1Percent.forEach((name, top1) -> System.out.printf("| %s | %.2f |%n", name, top1));
+        writeReport(report, out);
+        DemoPlots.accuracyVsBits(top1Percent, depth == 8 ? DemoPlots.PYTORCH_REFERENCE : Map.of(),
+                out.resolve("accuracy-vs-bits.png"));
+        if (!histories.isEmpty()) {
+            DemoPlots.trainingCurves(histories, out.resolve("training-curves.png"));
+            DemoPlots.trainingLoss(histories, out.resolve("training-loss.png"));
+        }
+        log.info("models, report.json and plots in {}", out.toAbsolutePath());
+    }
+
+    /** Writes the report as it stands, so an interrupted run keeps the stages it finished. */
+    private static void writeReport(Map<String, Object> report, Path out) throws IOException {
         Files.createDirectories(out);
-        new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(out.resolve("report.json").toFile(), report);
-        log.info("models and report.json in {}", out.toAbsolutePath());
+        Path tmp = Files.createTempFile(out, ".report", ".json");
+        new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(tmp.toFile(), report);
+        Files.move(tmp, out.resolve("report.json"), StandardCopyOption.REPLACE_EXISTING,
+                StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    private static double[] weights(INDArray w) {
+        return w.castTo(DataType.DOUBLE).dup('c').data().asDouble();
+    }
+
+    /** The de-quantized weights of the histogram layer: codes times their step. */
+    private static double[] lsqWeights(ComputationGraph lsq) {
+        LsqIntegerParams p = LsqLayers.integerParams(lsq, HISTOGRAM_LAYER);
+        double[] codes = weights(p.weightCodes());
+        double[] steps = weights(p.weightSteps());
+        int[] stepOf = p.weightLayout().stepIndices(p.weightCodes().shape());
+        double[] values = new double[codes.length];
+        for (int i = 0; i < codes.length; i++) {
+            values[i] = codes[i] * steps[stepOf[i]];
+        }
+        return values;
     }
 
     private static Map<String, Object> train(String stage, ComputationGraph net, ImageClassificationIterator trainData,
-                                             ImageClassificationIterator testData, int epochs) {
+                                             ImageClassificationIterator testData, int epochs,
+                                             Map<String, List<EpochResult>> histories) {
         List<EpochResult> history = FineTuner.builder(net, trainData).test(testData).epochs(epochs)
                 .examplesPerEpoch(trainData.numExamples())
                 .afterEpoch(e -> System.out.printf("  %s epoch %d: loss %.4f, test top-1 %.2f %%, %.0f s, %.0f images/s%n",
                         stage, e.epoch(), e.meanLoss(), 100 * e.testAccuracy(), e.seconds(), e.examplesPerSecond()))
                 .build().fit();
+        histories.put(stage, history);
         EpochResult last = history.get(history.size() - 1);
         Map<String, Object> r = new LinkedHashMap<>();
         r.put("top1", last.testAccuracy());
