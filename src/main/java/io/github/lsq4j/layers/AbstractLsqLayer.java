@@ -28,7 +28,8 @@ import org.nd4j.linalg.learning.regularization.Regularization;
  * What {@link LsqDense} and {@link LsqConv2D} share: the LSQ options, the parameters (weights
  * {@value #WEIGHT_KEY}, bias {@value #BIAS_KEY}, weight step(s) {@value #WEIGHT_STEP_KEY}, input step
  * {@value #INPUT_STEP_KEY}), how the quantizers are put in front of the layer's linear operation, and
- * the per-parameter updater and regularization rules.
+ * the per-parameter updater and regularization rules. The weight quantizer is part of the layer's
+ * SameDiff graph ({@link LsqOp}); the input quantizer runs around it, in {@link LsqRuntimeLayer}.
  *
  * <p>Parameters:
  * <ul>
