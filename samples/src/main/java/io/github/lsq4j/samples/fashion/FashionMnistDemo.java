@@ -112,18 +112,19 @@ public final class FashionMnistDemo {
         Map<String, Object> results = new LinkedHashMap<>();
         report.put("results", results);
         Map<String, List<EpochResult>> histories = new LinkedHashMap<>();
+        Map<String, Map<String, Object>> previous = previousResults(out);
 
         Path fpFile = out.resolve("fp.zip");
         ComputationGraph fp;
         if (Files.isRegularFile(fpFile)) {
             fp = ModelFiles.loadComputationGraph(fpFile);
             log.info("reusing the full-precision network of {}", fpFile);
-            results.put("fp", Map.of("top1", FineTuner.accuracy(fp, testData)));
+            results.put("fp", reused("fp", FineTuner.accuracy(fp, testData), previous, histories));
         } else {
             fp = LsqRecipe.fullPrecision().applyTo(SmallResNet.build(depth, seed),
                     iterationsPerEpoch * schedule.fpEpochs());
             System.out.println("Training the full-precision network");
-            results.put("fp", train("full precision", fp, trainData, testData, schedule.fpEpochs(), histories));
+            results.put("fp", train("fp", fp, trainData, testData, schedule.fpEpochs(), histories));
             ModelFiles.save(fp, fpFile);
         }
         writeReport(report, out);
@@ -136,7 +137,7 @@ public final class FashionMnistDemo {
             if (Files.isRegularFile(lsqFile)) {
                 lsq = ModelFiles.loadComputationGraph(lsqFile);
                 log.info("reusing the {} network of {}", stage, lsqFile);
-                results.put(stage, Map.of("top1", FineTuner.accuracy(lsq, testData)));
+                results.put(stage, reused(stage, FineTuner.accuracy(lsq, testData), previous, histories));
             } else {
                 lsq = LsqConverter.convert(fp, QuantizationPolicy.paper(bits));
                 LsqLayers.calibrate(lsq, ImageClassificationIterator.builder(train, CALIBRATION_IMAGES)
@@ -199,7 +200,7 @@ public final class FashionMnistDemo {
         List<EpochResult> history = FineTuner.builder(net, trainData).test(testData).epochs(epochs)
                 .examplesPerEpoch(trainData.numExamples())
                 .afterEpoch(e -> System.out.printf("  %s epoch %d: loss %.4f, test top-1 %.2f %%, %.0f s, %.0f images/s%n",
-                        stage, e.epoch(), e.meanLoss(), 100 * e.testAccuracy(), e.seconds(), e.examplesPerSecond()))
+                        stage.equals("fp") ? "full precision" : stage, e.epoch(), e.meanLoss(), 100 * e.testAccuracy(), e.seconds(), e.examplesPerSecond()))
                 .build().fit();
         histories.put(stage, history);
         EpochResult last = history.get(history.size() - 1);
@@ -209,6 +210,43 @@ public final class FashionMnistDemo {
                 "top1", e.testAccuracy(), "seconds", e.seconds(), "imagesPerSecond", e.examplesPerSecond())).toList());
         r.put("seconds", history.stream().mapToDouble(EpochResult::seconds).sum());
         return r;
+    }
+
+    /** The results of an earlier run into the same directory (empty if none), so reused stages keep their history. */
+    private static Map<String, Map<String, Object>> previousResults(Path out) throws IOException {
+        Path file = out.resolve("report.json");
+        if (!Files.isRegularFile(file)) {
+            return Map.of();
+        }
+        Map<?, ?> old = new ObjectMapper().readValue(file.toFile(), Map.class);
+        Map<String, Map<String, Object>> results = new LinkedHashMap<>();
+        if (old.get("results") instanceof Map<?, ?> r) {
+            r.forEach((stage, entry) -> {
+                if (entry instanceof Map<?, ?> m) {
+                    Map<String, Object> copy = new LinkedHashMap<>();
+                    m.forEach((k, v) -> copy.put(String.valueOf(k), v));
+                    results.put(String.valueOf(stage), copy);
+                }
+            });
+        }
+        return results;
+    }
+
+    /**
+     * The result entry of a stage whose model was reused: the earlier run's entry (epochs, seconds) with
+     * the accuracy just measured.
+     */
+    private static Map<String, Object> reused(String stage, double top1, Map<String, Map<String, Object>> previous,
+                                              Map<String, List<EpochResult>> histories) {
+        Map<String, Object> entry = new LinkedHashMap<>(previous.getOrDefault(stage, Map.of()));
+        entry.put("top1", top1);
+        if (entry.get("epochs") instanceof List<?> epochs && !epochs.isEmpty()) {
+            histories.put(stage, epochs.stream().map(e -> (Map<?, ?>) e).map(e -> new EpochResult(
+                    ((Number) e.get("epoch")).intValue(), ((Number) e.get("loss")).doubleValue(),
+                    ((Number) e.get("top1")).doubleValue(), ((Number) e.get("seconds")).doubleValue(),
+                    ((Number) e.get("imagesPerSecond")).doubleValue())).toList());
+        }
+        return entry;
     }
 
     private static Map<String, String> parse(String[] args) {
