@@ -33,8 +33,10 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Only the exact stock classes get a helper (not subclasses such as depthwise or 1D convolutions,
  * which the helpers do not implement), only in float (the helpers' only data type), only on the CPU
- * backend. The helpers compute the same functions; tests compare outputs, gradients and a few training
- * steps with and without them. Layers are re-created when a network is rebuilt or loaded, so attach
+ * backend. The helpers compute the same functions up to float rounding (tests compare outputs,
+ * gradients and a few training steps with and without them to 2e-4 relative); so a network evaluated
+ * with and without helpers can differ on an example whose top two classes are within rounding (1 of
+ * 10,000 test images, once, in the demo). Layers are re-created when a network is rebuilt or loaded, so attach
  * again after that; {@link io.github.lsq4j.train.FineTuner} does it before training.
  */
 public final class OneDnnHelpers {
