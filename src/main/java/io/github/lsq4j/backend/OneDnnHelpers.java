@@ -1,6 +1,8 @@
 package io.github.lsq4j.backend;
 
 import java.lang.reflect.Field;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.function.Function;
 import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.api.Model;
@@ -42,6 +44,9 @@ import org.slf4j.LoggerFactory;
 public final class OneDnnHelpers {
     private static final Logger log = LoggerFactory.getLogger(OneDnnHelpers.class);
 
+    /** The stock layer classes (exact classes: subclasses are not covered by the helpers) and their helpers. */
+    private static final Map<Class<?>, HelperSlot> SLOTS = slots();
+
     private OneDnnHelpers() {
     }
 
@@ -68,32 +73,52 @@ public final class OneDnnHelpers {
         return attached;
     }
 
-    private static boolean attachTo(Layer layer) {
-        if (layer.getClass() == ConvolutionLayer.class) {
-            return set(layer, ConvolutionLayer.class, MKLDNNConvHelper::new);
+    private static Map<Class<?>, HelperSlot> slots() {
+        Map<Class<?>, HelperSlot> slots = new HashMap<>();
+        for (HelperSlot slot : new HelperSlot[] {
+                HelperSlot.of(ConvolutionLayer.class, MKLDNNConvHelper::new),
+                HelperSlot.of(BatchNormalization.class, MKLDNNBatchNormHelper::new),
+                HelperSlot.of(SubsamplingLayer.class, MKLDNNSubsamplingHelper::new)}) {
+            if (slot != null) {
+                slots.put(slot.field().getDeclaringClass(), slot);
+            }
         }
-        if (layer.getClass() == BatchNormalization.class) {
-            return set(layer, BatchNormalization.class, MKLDNNBatchNormHelper::new);
-        }
-        if (layer.getClass() == SubsamplingLayer.class) {
-            return set(layer, SubsamplingLayer.class, MKLDNNSubsamplingHelper::new);
-        }
-        return false;
+        return Map.copyOf(slots);
     }
 
-    private static boolean set(Layer layer, Class<?> owner, Function<DataType, LayerHelper> helper) {
+    /**
+     * Attaches a helper if {@code layer} is exactly one of the stock classes of {@link #SLOTS} and has none.
+     */
+    private static boolean attachTo(Layer layer) {
+        HelperSlot slot = SLOTS.get(layer.getClass());
+        if (slot == null) {
+            return false;
+        }
         try {
-            Field f = owner.getDeclaredField("helper");
-            f.setAccessible(true);
-            if (f.get(layer) != null) {
+            if (slot.field().get(layer) != null) {
                 return false;
             }
-            f.set(layer, helper.apply(DataType.FLOAT));
+            slot.field().set(layer, slot.helper().apply(DataType.FLOAT));
             return true;
         } catch (ReflectiveOperationException | RuntimeException e) {
             log.warn("cannot attach a native helper to layer {} ({}): {}", layer.conf().getLayer().getLayerName(),
-                    owner.getSimpleName(), e.toString());
+                    layer.getClass().getSimpleName(), e.toString());
             return false;
+        }
+    }
+
+    /** A stock layer class's {@code helper} field, made accessible once, and the helper to put there. */
+    private record HelperSlot(Field field, Function<DataType, LayerHelper> helper) {
+        static HelperSlot of(Class<?> layerClass, Function<DataType, LayerHelper> helper) {
+            try {
+                Field field = layerClass.getDeclaredField("helper");
+                field.setAccessible(true);
+                return new HelperSlot(field, helper);
+            } catch (ReflectiveOperationException | RuntimeException e) {
+                log.warn("DL4J's {} has no accessible helper field; it stays without native helper: {}",
+                        layerClass.getSimpleName(), e.toString());
+                return null;
+            }
         }
     }
 }

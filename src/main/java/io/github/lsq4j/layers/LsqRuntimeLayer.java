@@ -135,6 +135,8 @@ public class LsqRuntimeLayer extends SameDiffLayer {
         INDArray scratch1 = workspaceMgr.createUninitialized(ArrayType.BP_WORKING_MEM, x.dataType(), x.shape(), 'c');
         INDArray scratch2 = workspaceMgr.createUninitialized(ArrayType.BP_WORKING_MEM, x.dataType(), x.shape(), 'c');
         Pair<Gradient, INDArray> result;
+        // The forward pass's quantized input lived in its working memory, which is gone by now; and the
+        // SameDiff backward pass reruns the graph's forward pass from its input anyway.
         input = EagerQuantizer.quantize(x, step, range, scratch1);
         try {
             result = super.backpropGradient(halved, workspaceMgr);

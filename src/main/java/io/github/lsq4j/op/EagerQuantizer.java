@@ -25,7 +25,7 @@ import org.nd4j.linalg.factory.Nd4j;
  * scheduling costs as much again; on a layer input of a million elements that is 10-20x slower than
  * the 4 passes forward and 8 backward done here into caller-supplied (workspace) arrays.
  *
- * <p>Arithmetic matches the graph op bit for bit in the forward pass: {@code v * (1/s)} with the
+ * <p>Arithmetic gives the graph op's forward values (bit for bit, up to the sign of zero): {@code v * (1/s)} with the
  * reciprocal rounded in the data type, clip, round half away from zero, times {@code s}; the step is
  * guarded to at least {@link LsqMath#MIN_STEP}. The backward pass decides the clip on {@code v/s}
  * before rounding, strictly inside {@code (-Qn, Qp)} as the paper's hardtanh does, and sums the

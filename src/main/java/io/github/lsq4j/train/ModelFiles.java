@@ -1,5 +1,6 @@
 package io.github.lsq4j.train;
 
+import java.io.File;
 import java.io.IOException;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
@@ -47,12 +48,7 @@ public final class ModelFiles {
      * @throws IOException naming the file if it is missing, or not a MultiLayerNetwork, or damaged
      */
     public static MultiLayerNetwork loadMultiLayerNetwork(Path file) throws IOException {
-        requireFile(file);
-        try {
-            return ModelSerializer.restoreMultiLayerNetwork(file.toFile(), true);
-        } catch (IOException | RuntimeException e) {
-            throw new IOException(file + ": not a readable MultiLayerNetwork file (" + e.getMessage() + ")", e);
-        }
+        return load(file, "MultiLayerNetwork", f -> ModelSerializer.restoreMultiLayerNetwork(f, true));
     }
 
     /**
@@ -61,17 +57,22 @@ public final class ModelFiles {
      * @throws IOException naming the file if it is missing, or not a ComputationGraph, or damaged
      */
     public static ComputationGraph loadComputationGraph(Path file) throws IOException {
-        requireFile(file);
-        try {
-            return ModelSerializer.restoreComputationGraph(file.toFile(), true);
-        } catch (IOException | RuntimeException e) {
-            throw new IOException(file + ": not a readable ComputationGraph file (" + e.getMessage() + ")", e);
-        }
+        return load(file, "ComputationGraph", f -> ModelSerializer.restoreComputationGraph(f, true));
     }
 
-    private static void requireFile(Path file) throws IOException {
+    /** A ModelSerializer restore method. */
+    private interface Restorer<T> {
+        T restore(File file) throws IOException;
+    }
+
+    private static <T> T load(Path file, String kind, Restorer<T> restorer) throws IOException {
         if (!Files.isRegularFile(file)) {
             throw new NoSuchFileException(file.toString(), null, "model file not found");
+        }
+        try {
+            return restorer.restore(file.toFile());
+        } catch (IOException | RuntimeException e) {
+            throw new IOException(file + ": not a readable " + kind + " file (" + e.getMessage() + ")", e);
         }
     }
 }

@@ -28,23 +28,22 @@ class LsqOpGoldenTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("goldenCases")
     void matchesGoldenNumbersInDouble(Case c) {
-        OpRunner out = OpRunner.run(c.v(), c.shape(), c.s(), c.upstream(), spec(c, GradientScale.fixed(c.g())));
-        assertClose("codes", c.codes(), out.codes(), 0, c.kind());
-        assertClose("vhat", c.vhat(), out.value(), 1e-9, c.kind());
-        assertClose("dv", c.dv(), out.dv(), 1e-9, c.kind());
-        assertClose("ds", c.ds(), out.ds(), 1e-9);
+        assertMatchesGolden(c, DataType.DOUBLE, 1e-9, 1e-9);
     }
 
     /** Training runs in float; the golden inputs are exact in float32, so only rounding of sums differs. */
     @ParameterizedTest(name = "{0}")
     @MethodSource("goldenCases")
     void matchesGoldenNumbersInFloat(Case c) {
-        OpRunner out = OpRunner.run(DataType.FLOAT, c.v(), c.shape(), c.s(), c.upstream(),
-                spec(c, GradientScale.fixed(c.g())));
+        assertMatchesGolden(c, DataType.FLOAT, 1e-6, 1e-5);
+    }
+
+    private static void assertMatchesGolden(Case c, DataType type, double tol, double stepTol) {
+        OpRunner out = OpRunner.run(type, c.v(), c.shape(), c.s(), c.upstream(), spec(c, GradientScale.fixed(c.g())));
         assertClose("codes", c.codes(), out.codes(), 0, c.kind());
-        assertClose("vhat", c.vhat(), out.value(), 1e-6, c.kind());
-        assertClose("dv", c.dv(), out.dv(), 1e-6, c.kind());
-        assertClose("ds", c.ds(), out.ds(), 1e-5);
+        assertClose("vhat", c.vhat(), out.value(), tol, c.kind());
+        assertClose("dv", c.dv(), out.dv(), tol, c.kind());
+        assertClose("ds", c.ds(), out.ds(), stepTol);
     }
 
     /** The paper's policy, computed by the op from the weight tensor's shape, gives the generator's g. */

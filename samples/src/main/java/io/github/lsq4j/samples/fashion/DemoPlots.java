@@ -6,13 +6,8 @@ import java.awt.Color;
 import java.awt.Font;
 import java.awt.Paint;
 import java.awt.geom.Ellipse2D;
-import java.io.BufferedOutputStream;
 import java.io.IOException;
-import java.io.OutputStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.text.DecimalFormat;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -20,7 +15,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
-import java.util.UUID;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.jfree.chart.ChartFactory;
@@ -319,7 +313,8 @@ public final class DemoPlots {
         return precision.equals(FP) ? "FP" : String.valueOf(bits(precision));
     }
 
-    private static String stageName(String stage) {
+    /** @return the display name of a stage key: "full precision" or "4-bit LSQ" */
+    static String stageName(String stage) {
         return stage.equals(FP) ? "full precision" : bits(stage) + "-bit LSQ";
     }
 
@@ -331,21 +326,9 @@ public final class DemoPlots {
         return Integer.parseInt(m.group(1));
     }
 
-    /** Writes the chart to a temporary file next to {@code png}, then moves it over {@code png} atomically. */
+    /** Writes the chart to {@code png}, atomically. */
     private static void write(JFreeChart chart, Path png) throws IOException {
-        Path target = png.toAbsolutePath();
-        Path dir = target.getParent();
-        Files.createDirectories(dir);
-        Path tmp = dir.resolve("." + target.getFileName() + "." + UUID.randomUUID() + ".tmp");
-        try {
-            try (OutputStream out = new BufferedOutputStream(
-                    Files.newOutputStream(tmp, StandardOpenOption.CREATE_NEW))) {
-                ChartUtils.writeChartAsPNG(out, chart, WIDTH, HEIGHT);
-            }
-            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
-        log.info("wrote {}", target);
+        DemoReports.writeAtomically(png, out -> ChartUtils.writeChartAsPNG(out, chart, WIDTH, HEIGHT));
+        log.info("wrote {}", png.toAbsolutePath());
     }
 }

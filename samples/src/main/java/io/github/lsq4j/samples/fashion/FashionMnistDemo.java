@@ -5,8 +5,10 @@ import io.github.lsq4j.convert.QuantizationPolicy;
 import io.github.lsq4j.data.FashionMnist;
 import io.github.lsq4j.data.ImageClassificationIterator;
 import io.github.lsq4j.data.LabeledImages;
-import io.github.lsq4j.layers.LsqIntegerParams;
+import io.github.lsq4j.layers.AbstractLsqLayer;
 import io.github.lsq4j.layers.LsqLayers;
+import io.github.lsq4j.layers.LsqRuntimeLayer;
+import io.github.lsq4j.quant.LsqMath;
 import io.github.lsq4j.train.EpochResult;
 import io.github.lsq4j.train.FineTuner;
 import io.github.lsq4j.train.LsqRecipe;
@@ -14,7 +16,6 @@ import io.github.lsq4j.train.ModelFiles;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -22,7 +23,9 @@ import java.util.Map;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.shade.jackson.databind.JsonNode;
 import org.nd4j.shade.jackson.databind.ObjectMapper;
+import org.nd4j.shade.jackson.databind.node.MissingNode;
 import org.nd4j.shade.jackson.databind.SerializationFeature;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -112,14 +115,14 @@ public final class FashionMnistDemo {
         Map<String, Object> results = new LinkedHashMap<>();
         report.put("results", results);
         Map<String, List<EpochResult>> histories = new LinkedHashMap<>();
-        Map<String, Map<String, Object>> previous = previousResults(out);
+        JsonNode previous = previousResults(out);
 
         Path fpFile = out.resolve("fp.zip");
         ComputationGraph fp;
         if (Files.isRegularFile(fpFile)) {
             fp = ModelFiles.loadComputationGraph(fpFile);
             log.info("reusing the full-precision network of {}", fpFile);
-            results.put("fp", reused("fp", FineTuner.accuracy(fp, testData), previous, histories));
+            results.put("fp", reused("fp", FineTuner.accuracy(fp, testData), previous, out, histories));
         } else {
             fp = LsqRecipe.fullPrecision().applyTo(SmallResNet.build(depth, seed),
                     iterationsPerEpoch * schedule.fpEpochs());
@@ -137,7 +140,7 @@ public final class FashionMnistDemo {
             if (Files.isRegularFile(lsqFile)) {
                 lsq = ModelFiles.loadComputationGraph(lsqFile);
                 log.info("reusing the {} network of {}", stage, lsqFile);
-                results.put(stage, reused(stage, FineTuner.accuracy(lsq, testData), previous, histories));
+                results.put(stage, reused(stage, FineTuner.accuracy(lsq, testData), previous, out, histories));
             } else {
                 lsq = LsqConverter.convert(fp, QuantizationPolicy.paper(bits));
                 LsqLayers.calibrate(lsq, ImageClassificationIterator.builder(train, CALIBRATION_IMAGES)
@@ -170,28 +173,21 @@ public final class FashionMnistDemo {
 
     /** Writes the report as it stands, so an interrupted run keeps the stages it finished. */
     private static void writeReport(Map<String, Object> report, Path out) throws IOException {
-        Files.createDirectories(out);
-        Path tmp = Files.createTempFile(out, ".report", ".json");
-        new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(tmp.toFile(), report);
-        Files.move(tmp, out.resolve("report.json"), StandardCopyOption.REPLACE_EXISTING,
-                StandardCopyOption.ATOMIC_MOVE);
+        DemoReports.writeAtomically(out.resolve("report.json"),
+                o -> new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(o, report));
     }
 
     private static double[] weights(INDArray w) {
         return w.castTo(DataType.DOUBLE).dup('c').data().asDouble();
     }
 
-    /** The de-quantized weights of the histogram layer: codes times their step. */
+    /** The de-quantized weights of the histogram layer, {@code round(clip(w/s)) * s}. */
     private static double[] lsqWeights(ComputationGraph lsq) {
-        LsqIntegerParams p = LsqLayers.integerParams(lsq, HISTOGRAM_LAYER);
-        double[] codes = weights(p.weightCodes());
-        double[] steps = weights(p.weightSteps());
-        int[] stepOf = p.weightLayout().stepIndices(p.weightCodes().shape());
-        double[] values = new double[codes.length];
-        for (int i = 0; i < codes.length; i++) {
-            values[i] = codes[i] * steps[stepOf[i]];
-        }
-        return values;
+        LsqRuntimeLayer layer = LsqLayers.layer(lsq, HISTOGRAM_LAYER);
+        AbstractLsqLayer conf = layer.lsqConf();
+        INDArray w = layer.getParam(AbstractLsqLayer.WEIGHT_KEY);
+        return LsqMath.values(weights(w), w.shape(), conf.weightStepLayout(),
+                weights(layer.getParam(AbstractLsqLayer.WEIGHT_STEP_KEY)), conf.weightRange());
     }
 
     private static Map<String, Object> train(String stage, ComputationGraph net, ImageClassificationIterator trainData,
@@ -200,51 +196,42 @@ public final class FashionMnistDemo {
         List<EpochResult> history = FineTuner.builder(net, trainData).test(testData).epochs(epochs)
                 .examplesPerEpoch(trainData.numExamples())
                 .afterEpoch(e -> System.out.printf("  %s epoch %d: loss %.4f, test top-1 %.2f %%, %.0f s, %.0f images/s%n",
-                        stage.equals("fp") ? "full precision" : stage, e.epoch(), e.meanLoss(), 100 * e.testAccuracy(), e.seconds(), e.examplesPerSecond()))
+                        DemoPlots.stageName(stage), e.epoch(), e.meanLoss(), 100 * e.testAccuracy(), e.seconds(), e.examplesPerSecond()))
                 .build().fit();
         histories.put(stage, history);
         EpochResult last = history.get(history.size() - 1);
         Map<String, Object> r = new LinkedHashMap<>();
         r.put("top1", last.testAccuracy());
-        r.put("epochs", history.stream().map(e -> Map.of("epoch", e.epoch(), "loss", e.meanLoss(),
-                "top1", e.testAccuracy(), "seconds", e.seconds(), "imagesPerSecond", e.examplesPerSecond())).toList());
+        r.put("epochs", history.stream().map(DemoReports::toJson).toList());
         r.put("seconds", history.stream().mapToDouble(EpochResult::seconds).sum());
         return r;
     }
 
     /** The results of an earlier run into the same directory (empty if none), so reused stages keep their history. */
-    private static Map<String, Map<String, Object>> previousResults(Path out) throws IOException {
+    private static JsonNode previousResults(Path out) throws IOException {
         Path file = out.resolve("report.json");
-        if (!Files.isRegularFile(file)) {
-            return Map.of();
-        }
-        Map<?, ?> old = new ObjectMapper().readValue(file.toFile(), Map.class);
-        Map<String, Map<String, Object>> results = new LinkedHashMap<>();
-        if (old.get("results") instanceof Map<?, ?> r) {
-            r.forEach((stage, entry) -> {
-                if (entry instanceof Map<?, ?> m) {
-                    Map<String, Object> copy = new LinkedHashMap<>();
-                    m.forEach((k, v) -> copy.put(String.valueOf(k), v));
-                    results.put(String.valueOf(stage), copy);
-                }
-            });
-        }
-        return results;
+        return Files.isRegularFile(file) ? new ObjectMapper().readTree(file.toFile()).path("results")
+                : MissingNode.getInstance();
     }
 
     /**
      * The result entry of a stage whose model was reused: the earlier run's entry (epochs, seconds) with
      * the accuracy just measured.
      */
-    private static Map<String, Object> reused(String stage, double top1, Map<String, Map<String, Object>> previous,
-                                              Map<String, List<EpochResult>> histories) {
-        Map<String, Object> entry = new LinkedHashMap<>(previous.getOrDefault(stage, Map.of()));
+    private static Map<String, Object> reused(String stage, double top1, JsonNode previous, Path out,
+                                              Map<String, List<EpochResult>> histories) throws IOException {
+        JsonNode old = previous.path(stage);
+        Map<String, Object> entry = new LinkedHashMap<>();
+        if (old.isObject()) {
+            old.fields().forEachRemaining(f -> entry.put(f.getKey(), f.getValue()));
+        }
         entry.put("top1", top1);
-        if (entry.get("epochs") instanceof List<?> epochs && !epochs.isEmpty()) {
-            histories.put(stage, epochs.stream().map(e -> (Map<?, ?>) e).map(e -> new EpochResult(
-                    ((Number) e.get("epoch")).intValue(), ((Number) e.get("loss")).doubleValue(),
-                    ((Number) e.get("top1")).doubleValue(), ((Number) e.get("seconds")).doubleValue(),
-                    ((Number) e.get("imagesPerSecond")).doubleValue())).toList());
+        List<EpochResult> history = new ArrayList<>();
+        for (JsonNode e : old.path("epochs")) {
+            history.add(DemoReports.fromJson(e, out.resolve("report.json")));
+        }
+        if (!history.isEmpty()) {
+            histories.put(stage, history);
         }
         return entry;
     }

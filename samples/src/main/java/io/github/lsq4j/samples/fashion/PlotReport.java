@@ -77,13 +77,11 @@ public final class PlotReport {
             Map<String, Double> top1 = new LinkedHashMap<>();
             for (Iterator<Map.Entry<String, JsonNode>> it = results.fields(); it.hasNext(); ) {
                 Map.Entry<String, JsonNode> stage = it.next();
-                top1.put(stage.getKey(), 100 * number(stage.getValue(), "top1", file));
+                top1.put(stage.getKey(), 100 * DemoReports.number(stage.getValue(), "top1", file));
                 for (JsonNode e : stage.getValue().path("epochs")) {
-                    int epoch = (int) number(e, "epoch", file);
+                    EpochResult epoch = DemoReports.fromJson(e, file);
                     epochsByStage.computeIfAbsent(stage.getKey(), s -> new TreeMap<>())
-                            .computeIfAbsent(epoch, n -> new ArrayList<>())
-                            .add(new EpochResult(epoch, number(e, "loss", file), number(e, "top1", file),
-                                    number(e, "seconds", file), number(e, "imagesPerSecond", file)));
+                            .computeIfAbsent(epoch.epoch(), n -> new ArrayList<>()).add(epoch);
                 }
             }
             String run = report.hasNonNull("seed") ? "seed " + report.get("seed").asText() : file.toString();
@@ -112,13 +110,5 @@ public final class PlotReport {
                 runs.stream().mapToDouble(EpochResult::testAccuracy).average().orElseThrow(),
                 runs.stream().mapToDouble(EpochResult::seconds).average().orElseThrow(),
                 runs.stream().mapToDouble(EpochResult::examplesPerSecond).average().orElseThrow());
-    }
-
-    private static double number(JsonNode node, String field, Path file) throws IOException {
-        JsonNode value = node.get(field);
-        if (value == null || !value.isNumber()) {
-            throw new IOException(file + ": expected a number in \"" + field + "\", got " + value);
-        }
-        return value.doubleValue();
     }
 }
