@@ -31,6 +31,7 @@ public final class FineTuner {
     private final long examplesPerEpoch;
     private final Consumer<EpochResult> afterEpoch;
     private final boolean nativeHelpers;
+    private final int batchNormBatches;
 
     private FineTuner(Builder b) {
         this.network = b.network;
@@ -41,12 +42,14 @@ public final class FineTuner {
         this.examplesPerEpoch = b.examplesPerEpoch;
         this.afterEpoch = b.afterEpoch;
         this.nativeHelpers = b.nativeHelpers;
+        this.batchNormBatches = b.batchNormBatches;
     }
 
     /**
      * @param network a MultiLayerNetwork or ComputationGraph, initialized
      * @param train   the training data
-     * @return a builder: 1 epoch, no test data, progress bar on, native helpers attached
+     * @return a builder: 1 epoch, no test data, progress bar on, native helpers attached, batch-norm
+     *         statistics re-estimated on {@value Builder#DEFAULT_BATCH_NORM_BATCHES} batches after each epoch
      */
     public static Builder builder(NeuralNetwork network, DataSetIterator train) {
         return new Builder(network, train);
@@ -97,6 +100,9 @@ public final class FineTuner {
                 }
             }
         }
+        if (batchNormBatches > 0) {
+            BatchNormStatistics.reestimate((Model) network, train, batchNormBatches);
+        }
         double seconds = (System.nanoTime() - start) / 1e9;
         double accuracy = test == null ? Double.NaN : accuracy(network, test);
         return new EpochResult(epoch, batches == 0 ? Double.NaN : lossSum / batches, accuracy, seconds,
@@ -119,11 +125,14 @@ public final class FineTuner {
     @Override
     public String toString() {
         return "FineTuner(epochs=" + epochs + ", train=" + train + ", test=" + test + ", nativeHelpers="
-                + nativeHelpers + ")";
+                + nativeHelpers + ", batchNormBatches=" + batchNormBatches + ")";
     }
 
     /** Builds a {@link FineTuner}; {@link #build()} validates. */
     public static final class Builder {
+        /** Batches over which batch-norm statistics are re-estimated after each epoch, by default. */
+        public static final int DEFAULT_BATCH_NORM_BATCHES = 50;
+
         private final NeuralNetwork network;
         private final DataSetIterator train;
         private DataSetIterator test;
@@ -132,6 +141,7 @@ public final class FineTuner {
         private long examplesPerEpoch = -1;
         private Consumer<EpochResult> afterEpoch;
         private boolean nativeHelpers = true;
+        private int batchNormBatches = DEFAULT_BATCH_NORM_BATCHES;
 
         private Builder(NeuralNetwork network, DataSetIterator train) {
             this.network = network;
@@ -195,6 +205,19 @@ public final class FineTuner {
         }
 
         /**
+         * @param batches after each epoch, before evaluation, replace the running statistics of every
+         *                batch norm by the average batch statistics of the network as it is then, over
+         *                this many batches of the training data ({@link BatchNormStatistics}); 0 keeps
+         *                DL4J's moving averages, which at 2 bits can lag the oscillating weights by
+         *                several points of accuracy
+         * @return this
+         */
+        public Builder batchNormReestimation(int batches) {
+            this.batchNormBatches = batches;
+            return this;
+        }
+
+        /**
          * @return the fine-tuner
          * @throws IllegalArgumentException naming the bad value
          */
@@ -208,6 +231,10 @@ public final class FineTuner {
             }
             if (epochs < 1) {
                 throw new IllegalArgumentException("epochs must be >= 1, got " + epochs);
+            }
+            if (batchNormBatches < 0) {
+                throw new IllegalArgumentException("batch-norm re-estimation batches must be >= 0, got "
+                        + batchNormBatches);
             }
             return new FineTuner(this);
         }
