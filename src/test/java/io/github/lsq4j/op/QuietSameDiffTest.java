@@ -78,7 +78,7 @@ class QuietSameDiffTest {
     }
 
     @Test
-    void lsqLayersTrainWithoutTheLines() {
+    void lsqLayersTrainWithoutTheLinesOrSpuriousWarnings() {
         MultiLayerNetwork net = new MultiLayerNetwork(new NeuralNetConfiguration.Builder().seed(1)
                 .dataType(DataType.FLOAT).list()
                 .layer(new LsqDense.Builder().nIn(4).nOut(3).activation(Activation.RELU).bits(4).inputSigned(true)
@@ -90,11 +90,22 @@ class QuietSameDiffTest {
         INDArray x = Nd4j.rand(DataType.FLOAT, 8, 4);
         INDArray y = Nd4j.zeros(DataType.FLOAT, 8, 2);
         y.getColumn(0).assign(1);
-        String out = stdout(() -> {
-            net.fit(x, y);
-            net.fit(x, y);
-            return null;
-        });
+        PrintStream originalErr = System.err;
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+        String out;
+        try {
+            out = stdout(() -> {
+                net.fit(x, y);
+                net.fit(x, y);
+                return null;
+            });
+        } finally {
+            System.setErr(originalErr);
+        }
         assertFalse(out.contains(QuietSameDiff.GRADIENT_LINE_PREFIX), out);
+        // nor the warning SameDiff logs for every BitCast of the quantizer when it copies the graph
+        String log = err.toString(StandardCharsets.UTF_8);
+        assertFalse(log.contains("No fields found for property name"), log);
     }
 }
