@@ -8,8 +8,9 @@
  *   <li>{@link io.github.lsq4j.layers}: LSQ dense and convolution layers for DL4J networks;</li>
  *   <li>{@link io.github.lsq4j.convert}: float network to LSQ network, by a mapping table and a policy;</li>
  *   <li>{@link io.github.lsq4j.train}: the paper's training recipe, fine-tuning and distillation;</li>
- *   <li>{@link io.github.lsq4j.zoo}: DL4J zoo models prepared for LSQ.</li>
+ *   <li>{@link io.github.lsq4j.zoo}: DL4J zoo models prepared for LSQ (needs the optional
+ *       {@code deeplearning4j-zoo}).</li>
  * </ul>
- * <p>{@link io.github.lsq4j.data} reads IDX files and Fashion-MNIST for the samples and tests.
+ * <p>{@link io.github.lsq4j.backend} switches on DL4J's native helpers for the stock layers.
  */
 package io.github.lsq4j;

@@ -1,6 +1,7 @@
 package io.github.lsq4j.layers;
 
 import io.github.lsq4j.op.EagerQuantizer;
+import io.github.lsq4j.op.QuietSameDiff;
 import io.github.lsq4j.quant.LsqMath;
 import io.github.lsq4j.quant.QuantRange;
 import io.github.lsq4j.quant.StepLayout;
@@ -127,7 +128,7 @@ public class LsqRuntimeLayer extends SameDiffLayer {
         INDArray halved = epsilon.mul(0.5);
         AbstractLsqLayer c = lsqConf();
         if (!c.isQuantizeInputs()) {
-            return super.backpropGradient(halved, workspaceMgr);
+            return sameDiffBackprop(halved, workspaceMgr);
         }
         INDArray x = input;
         QuantRange range = c.inputRange();
@@ -139,7 +140,7 @@ public class LsqRuntimeLayer extends SameDiffLayer {
         // SameDiff backward pass reruns the graph's forward pass from its input anyway.
         input = EagerQuantizer.quantize(x, step, range, scratch1);
         try {
-            result = super.backpropGradient(halved, workspaceMgr);
+            result = sameDiffBackprop(halved, workspaceMgr);
         } finally {
             input = x;
         }
@@ -149,6 +150,17 @@ public class LsqRuntimeLayer extends SameDiffLayer {
         double stepGradient = EagerQuantizer.backward(x, step, range, g, inputGradient, scratch1, scratch2);
         result.getFirst().getGradientFor(AbstractLsqLayer.INPUT_STEP_KEY).assign(stepGradient);
         return result;
+    }
+
+    /**
+     * DL4J's SameDiff backward pass. The first one builds the graph's gradient function, which makes
+     * SameDiff print a line per op on standard output; {@link QuietSameDiff} diverts those to logging.
+     */
+    private Pair<Gradient, INDArray> sameDiffBackprop(INDArray epsilon, LayerWorkspaceMgr workspaceMgr) {
+        if (sameDiff != null && sameDiff.hasGradientFunction()) {
+            return super.backpropGradient(epsilon, workspaceMgr);
+        }
+        return QuietSameDiff.call(() -> super.backpropGradient(epsilon, workspaceMgr));
     }
 
     @Override

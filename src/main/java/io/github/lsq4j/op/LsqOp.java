@@ -5,6 +5,7 @@ import io.github.lsq4j.quant.LsqMath;
 import io.github.lsq4j.quant.QuantRange;
 import io.github.lsq4j.quant.StepLayout;
 import java.util.Arrays;
+import java.util.Map;
 import org.nd4j.autodiff.samediff.NameScope;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
@@ -153,8 +154,28 @@ public final class LsqOp {
     }
 
     private static SDVariable bitCast(SameDiff sd, SDVariable x, DataType to) {
-        BitCast op = new BitCast(sd, x, sd.constant(Nd4j.scalar(to.toInt())));
+        BitCast op = new SerializableBitCast(sd, x, sd.constant(Nd4j.scalar(to.toInt())));
         op.addIArgument(to.toInt());
         return op.outputVariable();
+    }
+
+    /**
+     * {@code BitCast} without the properties that M2.1 cannot read back. When SameDiff copies a graph
+     * through FlatBuffers (e.g. to build the gradient function), a custom op writes its integer
+     * arguments as properties named after the native op's arguments ({@code newType}), and the copy,
+     * a stock {@code BitCast}, looks for Java fields of those names, finds none and logs a warning per
+     * op: hundreds of them for a network. The target type travels in the integer argument anyway, which
+     * the copy receives, so this class writes no properties. Only the writing side changes: the copy is
+     * the stock op, as before.
+     */
+    private static final class SerializableBitCast extends BitCast {
+        SerializableBitCast(SameDiff sd, SDVariable in, SDVariable dataType) {
+            super(sd, in, dataType);
+        }
+
+        @Override
+        public Map<String, Object> propertiesForFunction() {
+            return Map.of();
+        }
     }
 }

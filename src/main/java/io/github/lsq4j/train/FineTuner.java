@@ -4,9 +4,6 @@ import io.github.lsq4j.backend.OneDnnHelpers;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;
-import me.tongfei.progressbar.ProgressBar;
-import me.tongfei.progressbar.ProgressBarBuilder;
-import me.tongfei.progressbar.ProgressBarStyle;
 import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.nn.api.NeuralNetwork;
 import org.nd4j.evaluation.classification.Evaluation;
@@ -16,7 +13,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Trains a network for a number of epochs, with a progress bar and ETA per epoch, and evaluates top-1
+ * Trains a network for a number of epochs, with progress and ETA per epoch, and evaluates top-1
  * accuracy on test data after each. Works with MultiLayerNetwork and ComputationGraph; combine it with
  * {@link LsqRecipe#applyTo} for the paper's optimizer and with {@link Distillation} for distillation.
  */
@@ -80,9 +77,8 @@ public final class FineTuner {
         double lossSum = 0;
         int batches = 0;
         long examples = 0;
-        try (ProgressBar bar = progressBar ? new ProgressBarBuilder().setTaskName("epoch " + epoch + "/" + epochs)
-                .setStyle(ProgressBarStyle.ASCII).setUnit(" img", 1).showSpeed().setInitialMax(examplesPerEpoch)
-                .build() : null) {
+        try (EpochProgress progress = EpochProgress.start(progressBar, "epoch " + epoch + "/" + epochs,
+                examplesPerEpoch)) {
             while (train.hasNext()) {
                 DataSet batch = train.next();
                 network.fit(batch);
@@ -94,10 +90,7 @@ public final class FineTuner {
                 lossSum += loss;
                 batches++;
                 examples += batch.numExamples();
-                if (bar != null) {
-                    bar.stepBy(batch.numExamples());
-                    bar.setExtraMessage(String.format(" loss %.4f", lossSum / batches));
-                }
+                progress.step(batch.numExamples(), lossSum / batches);
             }
         }
         if (batchNormBatches > 0) {
@@ -167,7 +160,9 @@ public final class FineTuner {
         }
 
         /**
-         * @param progressBar whether to draw a progress bar (on standard error)
+         * @param progressBar whether to show each epoch's progress: a progress bar on standard error if
+         *                    {@code me.tongfei:progressbar} (an optional dependency) is on the class path,
+         *                    else an SLF4J info line every 30 seconds
          * @return this
          */
         public Builder progressBar(boolean progressBar) {

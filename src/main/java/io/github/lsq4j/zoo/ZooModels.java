@@ -8,7 +8,10 @@ import org.deeplearning4j.nn.weights.WeightInit;
 import org.deeplearning4j.zoo.model.ResNet50;
 import org.nd4j.linalg.learning.config.IUpdater;
 
-/** The DL4J zoo's ResNet50, fixed so that it trains and accepts small inputs. */
+/**
+ * The DL4J zoo's ResNet50, fixed so that it trains and accepts small inputs. Needs
+ * {@code org.deeplearning4j:deeplearning4j-zoo} on the class path, an optional dependency of lsq4j.
+ */
 public final class ZooModels {
     /** Name of the pooling vertex before the classifier in the zoo ResNet50. */
     public static final String RESNET50_POOL = "avgpool";

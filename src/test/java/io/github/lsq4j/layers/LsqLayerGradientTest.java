@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.lsq4j.op.LsqOp;
+import io.github.lsq4j.op.QuietSameDiff;
 import java.util.Map;
 import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.conf.ConvolutionMode;
@@ -85,7 +86,7 @@ class LsqLayerGradientTest {
         sd.sum("loss", z.mul(sd.constant(upstream))).markAsLoss();
         String[] wrt = java.util.stream.Stream.concat(java.util.stream.Stream.of("x"), params.keySet().stream())
                 .toArray(String[]::new);
-        Map<String, INDArray> expected = sd.calculateGradients(null, wrt);
+        Map<String, INDArray> expected = QuietSameDiff.call(() -> sd.calculateGradients(null, wrt));
 
         assertClose(sd.outputSingle(Map.of(), "out"), out, "output");
         assertClose(expected.get("x"), got.getSecond(), "dL/dx");

@@ -70,7 +70,7 @@ class LsqOpTest {
         INDArray t = Nd4j.createFromArray(0.4f, -0.4f, 0.0f, 0.2f);
         double before = loss(sd, q, t);
         for (int i = 0; i < 200; i++) {
-            sd.fit(new DataSet(t, null));
+            QuietSameDiff.call(() -> sd.fit(new DataSet(t, null)));
         }
         double after = loss(sd, q, t);
 
@@ -114,7 +114,8 @@ class LsqOpTest {
         QuantRange range = QuantRange.of(2, true);
         for (int batch : new int[] {1, 4}) {
             INDArray input = Nd4j.linspace(DataType.DOUBLE, -2, 0.1, batch * 6).reshape(batch, 6);
-            double[] ds = sd.calculateGradients(Map.of("x", input), "s").get("s").data().asDouble();
+            double[] ds = QuietSameDiff.call(() -> sd.calculateGradients(Map.of("x", input), "s")).get("s").data()
+                    .asDouble();
             double[] expected = LsqMath.gradients(input.data().asDouble(), input.shape(), StepLayout.perTensor(),
                     new double[] {0.5}, range, ones(batch * 6), GradientScale.paperFormula(6, range)).ds();
             assertClose("ds at batch " + batch, expected, ds, 1e-9);
@@ -139,7 +140,7 @@ class LsqOpTest {
         assertEquals(LsqMath.MIN_STEP, vhat.getDouble(2), 1e-20);
         assertEquals(-2 * LsqMath.MIN_STEP, vhat.getDouble(3), 1e-20);
         // clipped at Qp, clipped at -Qn, round(1.2) - 1.2, round(-2) + 2
-        double ds = sd.calculateGradients(null, "s").get("s").getDouble(0);
+        double ds = QuietSameDiff.call(() -> sd.calculateGradients(null, "s")).get("s").getDouble(0);
         assertEquals(7 - 8 - 0.2 + 0, ds, 1e-6);
     }
 

@@ -5,6 +5,7 @@ import io.github.lsq4j.op.QuantizedVariable;
 import io.github.lsq4j.op.QuantizerSpec;
 import io.github.lsq4j.quant.GradientScale;
 import io.github.lsq4j.quant.StepLayout;
+import io.github.lsq4j.samples.SampleCli;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -25,6 +26,8 @@ import org.nd4j.linalg.api.ops.OpContext;
 import org.nd4j.linalg.dataset.api.MultiDataSet;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.ops.transforms.Transforms;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 
 /**
  * Forward and forward+backward throughput of {@link LsqOp#quantize} on one float vector (default
@@ -47,27 +50,45 @@ public final class QuantizerBenchmark {
     /** --series: print every timed repetition, to see drift. */
     private static boolean series;
 
+    /** The command line ({@code --help}). */
+    @Command(name = "QuantizerBenchmark", sortOptions = false,
+            description = "Throughput of the LSQ quantizer op, forward and forward+backward, against eager ND4J ops.")
+    static final class Options {
+        @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
+        boolean help;
+
+        @Option(names = "--n", paramLabel = "N", defaultValue = "1048576",
+                description = "Elements of the vector (default: ${DEFAULT-VALUE}).")
+        int n;
+
+        @Option(names = "--warmup", paramLabel = "W", defaultValue = "10",
+                description = "Untimed iterations first (default: ${DEFAULT-VALUE}).")
+        int warmup;
+
+        @Option(names = "--reps", paramLabel = "R", defaultValue = "30",
+                description = "Timed iterations (default: ${DEFAULT-VALUE}).")
+        int reps;
+
+        @Option(names = "--profile", description = "Break one SameDiff iteration down by op.")
+        boolean profile;
+
+        @Option(names = "--series", description = "Print every timed repetition, to see drift.")
+        boolean series;
+    }
+
     private QuantizerBenchmark() {
     }
 
     /**
-     * @param args {@code --n N --warmup W --reps R --profile}
+     * @param args {@code --n N --warmup W --reps R --profile --series}
      */
     public static void main(String[] args) {
-        int n = 1 << 20;
-        int warmup = 10;
-        int reps = 30;
-        boolean profile = false;
-        for (int i = 0; i < args.length; i++) {
-            switch (args[i]) {
-                case "--n" -> n = Integer.parseInt(args[++i]);
-                case "--warmup" -> warmup = Integer.parseInt(args[++i]);
-                case "--reps" -> reps = Integer.parseInt(args[++i]);
-                case "--profile" -> profile = true;
-                case "--series" -> series = true;
-                default -> throw new IllegalArgumentException("unknown argument " + args[i]);
-            }
-        }
+        Options opts = SampleCli.parse(new Options(), args);
+        int n = opts.n;
+        int warmup = opts.warmup;
+        int reps = opts.reps;
+        boolean profile = opts.profile;
+        series = opts.series;
         Nd4j.getRandom().setSeed(0);
         INDArray v0 = Nd4j.randn(DataType.FLOAT, n);
         INDArray up0 = Nd4j.randn(DataType.FLOAT, n);

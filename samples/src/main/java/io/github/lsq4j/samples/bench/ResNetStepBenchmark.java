@@ -4,6 +4,7 @@ import io.github.lsq4j.backend.OneDnnHelpers;
 import io.github.lsq4j.convert.LsqConverter;
 import io.github.lsq4j.convert.QuantizationPolicy;
 import io.github.lsq4j.layers.LsqLayers;
+import io.github.lsq4j.samples.SampleCli;
 import io.github.lsq4j.samples.fashion.SmallResNet;
 import io.github.lsq4j.train.LsqRecipe;
 import java.util.Arrays;
@@ -16,6 +17,8 @@ import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.dataset.api.iterator.DataSetIterator;
 import org.nd4j.linalg.dataset.adapter.SingletonDataSetIterator;
 import org.nd4j.linalg.factory.Nd4j;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 
 /**
  * Training-step throughput of the demo's ResNet-8 (batch 128, 28x28x1, random data) in three forms: stock
@@ -28,6 +31,40 @@ import org.nd4j.linalg.factory.Nd4j;
  * Run: {@code mvn -q exec:java -Dexec.mainClass=io.github.lsq4j.samples.bench.ResNetStepBenchmark}.
  */
 public final class ResNetStepBenchmark {
+    /** The command line ({@code --help}). */
+    @Command(name = "ResNetStepBenchmark", sortOptions = false,
+            description = "Training-step throughput of the demo's ResNet-8: stock layers, LSQ off, LSQ 4-bit.")
+    static final class Options implements SampleCli.Checked {
+        @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
+        boolean help;
+
+        @Option(names = "--variants", split = ",", paramLabel = "V", defaultValue = "stock+h,off+h,lsq4+h,stock,lsq4",
+                description = "stock, off (LSQ layers, quantization off) or lsq4, each with +h for the native helpers "
+                        + "(default: ${DEFAULT-VALUE}).")
+        List<String> variants;
+
+        @Option(names = "--warmup", paramLabel = "W", defaultValue = "5",
+                description = "Untimed iterations first (default: ${DEFAULT-VALUE}).")
+        int warmup;
+
+        @Option(names = "--reps", paramLabel = "R", defaultValue = "20",
+                description = "Timed iterations (default: ${DEFAULT-VALUE}).")
+        int reps;
+
+        @Option(names = "--batch", paramLabel = "B", defaultValue = "128",
+                description = "Batch size (default: ${DEFAULT-VALUE}).")
+        int batch;
+
+        @Override
+        public void check() {
+            for (String v : variants) {
+                if (!List.of("stock", "off", "lsq4").contains(v.replace("+h", ""))) {
+                    throw new IllegalArgumentException("--variants: unknown variant '" + v + "'");
+                }
+            }
+        }
+    }
+
     private ResNetStepBenchmark() {
     }
 
@@ -35,19 +72,11 @@ public final class ResNetStepBenchmark {
      * @param args see the class documentation
      */
     public static void main(String[] args) {
-        List<String> variants = List.of("stock+h", "off+h", "lsq4+h", "stock", "lsq4");
-        int warmup = 5;
-        int reps = 20;
-        int batch = 128;
-        for (int i = 0; i < args.length; i++) {
-            switch (args[i]) {
-                case "--variants" -> variants = List.of(args[++i].split(","));
-                case "--warmup" -> warmup = Integer.parseInt(args[++i]);
-                case "--reps" -> reps = Integer.parseInt(args[++i]);
-                case "--batch" -> batch = Integer.parseInt(args[++i]);
-                default -> throw new IllegalArgumentException("unknown argument " + args[i]);
-            }
-        }
+        Options opts = SampleCli.parse(new Options(), args);
+        List<String> variants = opts.variants;
+        int warmup = opts.warmup;
+        int reps = opts.reps;
+        int batch = opts.batch;
         Nd4j.getRandom().setSeed(0);
         INDArray features = Nd4j.randn(DataType.FLOAT, batch, 1, 28, 28);
         INDArray labels = Nd4j.zeros(DataType.FLOAT, batch, 10);

@@ -1,5 +1,6 @@
 package io.github.lsq4j.samples.fashion;
 
+import io.github.lsq4j.samples.SampleCli;
 import io.github.lsq4j.train.EpochResult;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -15,23 +16,41 @@ import org.nd4j.shade.jackson.databind.JsonNode;
 import org.nd4j.shade.jackson.databind.ObjectMapper;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
 
 /**
  * Plots one or more {@code report.json} files of {@link FashionMnistDemo} (e.g. one per seed) without
  * training anything and without ND4J:
  * <ul>
  *   <li>{@code accuracy-vs-bits.png}: test top-1 against bit width, each report's points and their
- *       mean, with the PyTorch reference ({@link DemoPlots#PYTORCH_REFERENCE}) unless
- *       {@code --no-reference} is given;</li>
+ *       mean, with the PyTorch reference ({@link DemoPlots#PYTORCH_REFERENCE}) when every report is a
+ *       run of the recipe it belongs to (ResNet-8, unmodified {@code short} recipe) and
+ *       {@code --no-reference} is not given;</li>
  *   <li>{@code training-curves.png} and {@code training-loss.png}: test top-1 and mean training loss
  *       per epoch of each stage, averaged over the reports that have that stage and epoch.</li>
  * </ul>
  *
- * <p>Usage: {@code PlotReport --out DIR [--no-reference] report.json [report.json ...]}.
+ * <p>Usage: {@code PlotReport --out DIR [--no-reference] report.json [report.json ...]} ({@code --help}).
  */
+@Command(name = "PlotReport", sortOptions = false, usageHelpWidth = 100,
+        description = {"Plots report.json files of FashionMnistDemo (e.g. one per seed): accuracy against bit "
+                + "width, training curves and loss. Does not train and does not load ND4J.", ""})
 public final class PlotReport {
     private static final Logger log = LoggerFactory.getLogger(PlotReport.class);
-    private static final String USAGE = "usage: PlotReport --out DIR [--no-reference] report.json [report.json ...]";
+
+    @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
+    boolean help;
+
+    @Option(names = "--out", paramLabel = "DIR", required = true, description = "Where the PNG files go.")
+    Path out;
+
+    @Option(names = "--no-reference", description = "Leave the PyTorch reference out of the accuracy plot.")
+    boolean noReference;
+
+    @Parameters(paramLabel = "report.json", arity = "1..*", description = "Reports of the demo.")
+    List<Path> reports;
 
     private PlotReport() {
     }
@@ -41,29 +60,10 @@ public final class PlotReport {
      * @throws IOException if a report cannot be read or a plot cannot be written
      */
     public static void main(String[] args) throws IOException {
-        Path out = null;
-        boolean reference = true;
-        List<Path> reports = new ArrayList<>();
-        for (int i = 0; i < args.length; i++) {
-            switch (args[i]) {
-                case "--out" -> {
-                    if (i + 1 >= args.length) {
-                        throw new IllegalArgumentException(USAGE);
-                    }
-                    out = Path.of(args[++i]);
-                }
-                case "--no-reference" -> reference = false;
-                default -> {
-                    if (args[i].startsWith("--")) {
-                        throw new IllegalArgumentException("unknown option " + args[i] + "; " + USAGE);
-                    }
-                    reports.add(Path.of(args[i]));
-                }
-            }
-        }
-        if (out == null || reports.isEmpty()) {
-            throw new IllegalArgumentException(USAGE);
-        }
+        PlotReport opts = SampleCli.parse(new PlotReport(), args);
+        Path out = opts.out;
+        boolean reference = !opts.noReference;
+        List<Path> reports = opts.reports;
 
         ObjectMapper json = new ObjectMapper();
         Map<String, Map<String, Double>> top1ByRun = new LinkedHashMap<>();
@@ -83,6 +83,14 @@ public final class PlotReport {
                     epochsByStage.computeIfAbsent(stage.getKey(), s -> new TreeMap<>())
                             .computeIfAbsent(epoch.epoch(), n -> new ArrayList<>()).add(epoch);
                 }
+            }
+            if (reference && DemoPlots.pytorchReferenceFor(report.path("network").asText(),
+                    report.path("recipe").asText(), report.path("trainImages").asInt(),
+                    report.path("fpEpochs").asInt(DemoOptions.SHORT.fpEpochs()),
+                    report.path("lsqEpochs").asInt(DemoOptions.SHORT.lsqEpochs())).isEmpty()) {
+                // reports written before fpEpochs/lsqEpochs were recorded ran the recipe's epochs
+                log.info("{} is not a ResNet-8 run of the 'short' recipe: the PyTorch reference is left out", file);
+                reference = false;
             }
             String run = report.hasNonNull("seed") ? "seed " + report.get("seed").asText() : file.toString();
             if (top1ByRun.containsKey(run)) {

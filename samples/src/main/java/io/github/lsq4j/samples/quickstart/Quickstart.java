@@ -1,13 +1,14 @@
 package io.github.lsq4j.samples.quickstart;
 
-import io.github.lsq4j.data.FashionMnist;
-import io.github.lsq4j.data.ImageClassificationIterator;
-import io.github.lsq4j.data.LabeledImages;
 import io.github.lsq4j.layers.LsqConv2D;
 import io.github.lsq4j.layers.LsqDense;
 import io.github.lsq4j.layers.LsqLayers;
+import io.github.lsq4j.samples.SampleCli;
+import io.github.lsq4j.samples.data.FashionMnist;
+import io.github.lsq4j.samples.data.ImageClassificationIterator;
+import io.github.lsq4j.samples.data.LabeledImages;
 import io.github.lsq4j.train.FineTuner;
-import java.io.IOException;
+import java.nio.file.Path;
 import org.deeplearning4j.nn.conf.ConvolutionMode;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
@@ -19,6 +20,8 @@ import org.deeplearning4j.nn.weights.WeightInit;
 import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.learning.config.Adam;
 import org.nd4j.linalg.lossfunctions.LossFunctions;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 
 /**
  * Quick start: LSQ layers in your own MultiLayerNetwork. A small convnet whose convolutions and hidden
@@ -27,16 +30,24 @@ import org.nd4j.linalg.lossfunctions.LossFunctions;
  *
  * <p>{@code mvn -q exec:java -Dexec.mainClass=io.github.lsq4j.samples.quickstart.Quickstart}
  */
+@Command(name = "Quickstart", description = "LSQ layers in your own network: a 4-bit convnet trained on 10,000 "
+        + "Fashion-MNIST images.")
 public final class Quickstart {
+    @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
+    boolean help;
+
+    @Option(names = "--data", paramLabel = "DIR", description = "Folder with the four Fashion-MNIST IDX files "
+            + "(default: ${DEFAULT-VALUE}).")
+    Path data = FashionMnist.DEFAULT_DIR;
+
     private Quickstart() {
     }
 
     /**
-     * @param args optional: the directory with the Fashion-MNIST IDX files
-     * @throws IOException if the data cannot be read
+     * @param args {@code [--data DIR]}, the folder with the Fashion-MNIST IDX files
      */
-    public static void main(String[] args) throws IOException {
-        java.nio.file.Path dir = args.length > 0 ? java.nio.file.Path.of(args[0]) : FashionMnist.DEFAULT_DIR;
+    public static void main(String[] args) {
+        Path dir = SampleCli.parse(new Quickstart(), args).data;
         MultiLayerConfiguration conf = new NeuralNetConfiguration.Builder()
                 .seed(42).updater(new Adam(2e-3)).weightInit(WeightInit.RELU)
                 .list()
@@ -54,8 +65,9 @@ public final class Quickstart {
         MultiLayerNetwork net = new MultiLayerNetwork(conf);
         net.init();
 
-        LabeledImages train = FashionMnist.load(dir, FashionMnist.Split.TRAIN);
-        LabeledImages test = FashionMnist.load(dir, FashionMnist.Split.TEST);
+        FashionMnist.Splits data = FashionMnist.loadOrExit(dir);
+        LabeledImages train = data.train();
+        LabeledImages test = data.test();
         ImageClassificationIterator trainData = ImageClassificationIterator.builder(train, 64)
                 .normalize(FashionMnist.MEAN, FashionMnist.STD).shuffle(1).limit(10_000).build();
         ImageClassificationIterator testData = ImageClassificationIterator.builder(test, 500)

@@ -2,9 +2,10 @@ package io.github.lsq4j.samples.zoo;
 
 import io.github.lsq4j.convert.LsqConverter;
 import io.github.lsq4j.convert.QuantizationPolicy;
-import io.github.lsq4j.data.FashionMnist;
-import io.github.lsq4j.data.LabeledImages;
 import io.github.lsq4j.layers.LsqLayers;
+import io.github.lsq4j.samples.SampleCli;
+import io.github.lsq4j.samples.data.FashionMnist;
+import io.github.lsq4j.samples.data.LabeledImages;
 import io.github.lsq4j.train.EpochResult;
 import io.github.lsq4j.train.FineTuner;
 import io.github.lsq4j.train.LsqRecipe;
@@ -28,6 +29,8 @@ import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.nd4j.linalg.dataset.api.iterator.DataSetIterator;
 import org.nd4j.linalg.dataset.api.preprocessor.ImagePreProcessingScaler;
 import org.nd4j.linalg.learning.config.Sgd;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 
 /**
  * Quantization-aware fine-tuning of the DL4J zoo ResNet50 on a folder of images, one sub-folder per
@@ -39,30 +42,64 @@ import org.nd4j.linalg.learning.config.Sgd;
  * paper's 4-bit recipe, fine-tuning, evaluation, and an atomic save.
  *
  * <p>{@code mvn -q exec:java -Dexec.mainClass=io.github.lsq4j.samples.zoo.ZooResNet50FineTune
- * -Dexec.args="--images DIR --size 32 --epochs 1"}
+ * -Dexec.args="--images DIR --size 32 --epochs 1"}; {@code --help} lists the options.
  */
-public final class ZooResNet50FineTune {
+@Command(name = "ZooResNet50FineTune", sortOptions = false, usageHelpWidth = 100,
+        description = "The DL4J zoo ResNet50 on a folder of images: short full-precision training, conversion to LSQ, "
+                + "calibration, fine-tuning with the paper's recipe, save.")
+public final class ZooResNet50FineTune implements SampleCli.Checked {
     private static final int BATCH = 32;
+
+    @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
+    boolean help;
+
+    @Option(names = "--images", paramLabel = "DIR", description = "A folder of class folders of images (default: "
+            + "600 Fashion-MNIST PNGs written to lsq4j-zoo-images/ from --data).")
+    Path images;
+
+    @Option(names = "--data", paramLabel = "DIR", description = "Fashion-MNIST, used without --images "
+            + "(default: ${DEFAULT-VALUE}).")
+    Path data = FashionMnist.DEFAULT_DIR;
+
+    @Option(names = "--size", paramLabel = "N", defaultValue = "32", description = "Input height and width, at least "
+            + "32 (default: ${DEFAULT-VALUE}).")
+    int size;
+
+    @Option(names = "--epochs", paramLabel = "N", defaultValue = "1", description = "LSQ fine-tuning epochs "
+            + "(default: ${DEFAULT-VALUE}).")
+    int epochs;
+
+    @Option(names = "--bits", paramLabel = "N", defaultValue = "4", description = "Bit width (default: ${DEFAULT-VALUE}).")
+    int bits;
+
+    @Option(names = "--out", paramLabel = "FILE", description = "The saved model (default: resnet50-lsq<bits>.zip).")
+    Path out;
 
     private ZooResNet50FineTune() {
     }
 
+    @Override
+    public void check() {
+        if (size < 32) {
+            throw new IllegalArgumentException("--size must be at least 32, got " + size);
+        }
+        if (epochs < 1) {
+            throw new IllegalArgumentException("--epochs must be at least 1, got " + epochs);
+        }
+    }
+
     /**
-     * @param args {@code --images DIR} (a folder of class folders), {@code --size N} (input size, >= 32),
-     *             {@code --epochs N}, {@code --bits N}, {@code --out FILE}
+     * @param args see {@code --help}
      * @throws IOException if images cannot be read or written
      */
     public static void main(String[] args) throws IOException {
-        java.util.Map<String, String> opts = new java.util.HashMap<>();
-        for (int i = 0; i + 1 < args.length; i += 2) {
-            opts.put(args[i].replaceFirst("^--", ""), args[i + 1]);
-        }
-        int size = Integer.parseInt(opts.getOrDefault("size", "32"));
-        int epochs = Integer.parseInt(opts.getOrDefault("epochs", "1"));
-        int bits = Integer.parseInt(opts.getOrDefault("bits", "4"));
-        Path images = opts.containsKey("images") ? Path.of(opts.get("images"))
-                : writeFashionMnistPngs(Path.of("lsq4j-zoo-images"), 60);
-        Path out = Path.of(opts.getOrDefault("out", "resnet50-lsq" + bits + ".zip"));
+        ZooResNet50FineTune opts = SampleCli.parse(new ZooResNet50FineTune(), args);
+        int size = opts.size;
+        int epochs = opts.epochs;
+        int bits = opts.bits;
+        Path images = opts.images != null ? opts.images
+                : writeFashionMnistPngs(opts.data, Path.of("lsq4j-zoo-images"), 60);
+        Path out = opts.out != null ? opts.out : Path.of("resnet50-lsq" + bits + ".zip");
 
         Random random = new Random(42);
         ParentPathLabelGenerator labels = new ParentPathLabelGenerator();
@@ -117,8 +154,8 @@ public final class ZooResNet50FineTune {
     }
 
     /** Writes {@code perClass} Fashion-MNIST training images of each class as PNGs, one folder per class. */
-    private static Path writeFashionMnistPngs(Path dir, int perClass) throws IOException {
-        LabeledImages data = FashionMnist.load(FashionMnist.DEFAULT_DIR, FashionMnist.Split.TRAIN);
+    private static Path writeFashionMnistPngs(Path fashionMnist, Path dir, int perClass) throws IOException {
+        LabeledImages data = FashionMnist.loadOrExit(fashionMnist).train();
         int[] written = new int[data.numClasses()];
         for (int i = 0; i < data.count(); i++) {
             int label = data.label(i);

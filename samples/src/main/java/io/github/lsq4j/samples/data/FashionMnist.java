@@ -1,5 +1,6 @@
-package io.github.lsq4j.data;
+package io.github.lsq4j.samples.data;
 
+import io.github.lsq4j.samples.SampleCli;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -18,6 +19,12 @@ public final class FashionMnist {
     public static final double MEAN = 0.2860;
     /** Standard deviation of the training pixels scaled to [0, 1]. */
     public static final double STD = 0.3530;
+    /** How to get the files, for messages: the Debian package, or the upstream files and a folder. */
+    public static final String HOW_TO_GET = String.join(System.lineSeparator(),
+            "  On Debian or Ubuntu: sudo apt-get install dataset-fashion-mnist   (installs it in " + DEFAULT_DIR + ")",
+            "  Elsewhere: put train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz and",
+            "  t10k-labels-idx1-ubyte.gz from https://github.com/zalandoresearch/fashion-mnist in a folder, and pass",
+            "  --data FOLDER");
     /** The class names, by label. */
     public static final List<String> CLASS_NAMES = List.of("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
             "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot");
@@ -51,6 +58,33 @@ public final class FashionMnist {
     public static LabeledImages load(Path dir, Split split) throws IOException {
         return LabeledImages.read(find(dir, split.prefix + "-images-idx3-ubyte"),
                 find(dir, split.prefix + "-labels-idx1-ubyte"), CLASS_NAMES.size());
+    }
+
+    /**
+     * Both splits.
+     *
+     * @param train the training split
+     * @param test  the test split
+     */
+    public record Splits(LabeledImages train, LabeledImages test) {
+    }
+
+    /**
+     * Both splits, for the samples' main methods: where a file is missing or damaged, the program ends
+     * with what is wrong and how to get the data set ({@link SampleCli#fail}), not with a stack trace.
+     *
+     * @param dir the directory with the four files
+     * @return the training and test splits
+     */
+    public static Splits loadOrExit(Path dir) {
+        try {
+            return new Splits(load(dir, Split.TRAIN), load(dir, Split.TEST));
+        } catch (NoSuchFileException e) {
+            throw SampleCli.fail("Fashion-MNIST is not in " + dir + ": " + e.getFile() + "(.gz) is missing."
+                    + System.lineSeparator() + HOW_TO_GET);
+        } catch (IOException e) {
+            throw SampleCli.fail("cannot read Fashion-MNIST in " + dir + ": " + e.getMessage());
+        }
     }
 
     private static Path find(Path dir, String name) throws IOException {

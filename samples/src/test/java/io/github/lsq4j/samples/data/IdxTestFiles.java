@@ -1,4 +1,4 @@
-package io.github.lsq4j.data;
+package io.github.lsq4j.samples.data;
 
 import java.io.ByteArrayOutputStream;
 import java.io.DataOutputStream;

@@ -1,4 +1,4 @@
-package io.github.lsq4j.data;
+package io.github.lsq4j.samples.data;
 
 import java.util.List;
 import java.util.NoSuchElementException;

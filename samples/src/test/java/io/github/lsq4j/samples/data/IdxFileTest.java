@@ -1,4 +1,4 @@
-package io.github.lsq4j.data;
+package io.github.lsq4j.samples.data;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
