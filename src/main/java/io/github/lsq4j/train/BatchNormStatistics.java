@@ -22,6 +22,7 @@ import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.adapter.MultiDataSetIteratorAdapter;
 import org.nd4j.linalg.dataset.api.iterator.DataSetIterator;
 import org.nd4j.linalg.dataset.api.iterator.MultiDataSetIterator;
 import org.nd4j.linalg.factory.Nd4j;
@@ -72,17 +73,7 @@ public final class BatchNormStatistics {
      *                                  norm's input has a rank other than 2 or 4
      */
     public static int reestimate(Model model, DataSetIterator data, int maxBatches) {
-        checkBatches(maxBatches);
-        if (data.resetSupported()) {
-            data.reset();
-        }
-        Estimator estimator = Estimator.of(model);
-        int batches = 0;
-        while (batches < maxBatches && data.hasNext()) {
-            estimator.add(new INDArray[] {data.next().getFeatures()});
-            batches++;
-        }
-        return estimator.finish(batches);
+        return reestimate(Estimator.of(model), new MultiDataSetIteratorAdapter(data), maxBatches);
     }
 
     /**
@@ -95,23 +86,22 @@ public final class BatchNormStatistics {
      * @throws IllegalArgumentException see {@link #reestimate(Model, DataSetIterator, int)}
      */
     public static int reestimate(ComputationGraph graph, MultiDataSetIterator data, int maxBatches) {
-        checkBatches(maxBatches);
+        return reestimate(Estimator.of(graph), data, maxBatches);
+    }
+
+    private static int reestimate(Estimator estimator, MultiDataSetIterator data, int maxBatches) {
+        if (maxBatches < 1) {
+            throw new IllegalArgumentException("maxBatches must be >= 1, got " + maxBatches);
+        }
         if (data.resetSupported()) {
             data.reset();
         }
-        Estimator estimator = Estimator.of(graph);
         int batches = 0;
         while (batches < maxBatches && data.hasNext()) {
             estimator.add(data.next().getFeatures());
             batches++;
         }
         return estimator.finish(batches);
-    }
-
-    private static void checkBatches(int maxBatches) {
-        if (maxBatches < 1) {
-            throw new IllegalArgumentException("maxBatches must be >= 1, got " + maxBatches);
-        }
     }
 
     /** A batch norm of the network: its runtime layer, configuration, and where its input comes from. */

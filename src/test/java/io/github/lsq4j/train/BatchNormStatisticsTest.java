@@ -31,6 +31,8 @@ import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.dataset.MultiDataSet;
+import org.deeplearning4j.datasets.iterator.IteratorMultiDataSetIterator;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.learning.config.Sgd;
 import org.nd4j.linalg.lossfunctions.LossFunctions;
@@ -169,6 +171,33 @@ class BatchNormStatisticsTest {
         INDArray before = mlp.params().dup();
         assertEquals(0, BatchNormStatistics.reestimate(mlp, TrainTestNets.blobs(16, 8, 1), 2));
         assertEquals(before, mlp.params());
+    }
+
+    @Test
+    void reestimatesGraphsWithSeveralInputsFromMultiDataSets() {
+        ComputationGraph g = new ComputationGraph(new NeuralNetConfiguration.Builder().seed(8).updater(new Sgd(0.05))
+                .graphBuilder().addInputs("a", "b")
+                .setInputTypes(InputType.feedForward(3), InputType.feedForward(4))
+                .addLayer("da", new LsqDense.Builder().nOut(5).bits(2).inputSigned(true).build(), "a")
+                .addLayer("bna", new BatchNormalization.Builder().build(), "da")
+                .addLayer("db", new LsqDense.Builder().nOut(5).bits(2).inputSigned(true).build(), "b")
+                .addLayer("bnb", new BatchNormalization.Builder().build(), "db")
+                .addVertex("sum", new ElementWiseVertex(ElementWiseVertex.Op.Add), "bna", "bnb")
+                .addLayer("out", new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nOut(3)
+                        .activation(Activation.SOFTMAX).build(), "sum")
+                .setOutputs("out").build());
+        g.init();
+        Nd4j.getRandom().setSeed(12);
+        MultiDataSet batch = new MultiDataSet(new INDArray[] {Nd4j.randn(DataType.FLOAT, 24, 3).addi(2),
+                Nd4j.randn(DataType.FLOAT, 24, 4).muli(3)}, new INDArray[] {data(24, 1).getLabels()});
+        for (int i = 0; i < 3; i++) {
+            g.fit(batch);
+        }
+        INDArray trainingMode = g.output(true, batch.getFeatures())[0];
+
+        assertEquals(2, BatchNormStatistics.reestimate(g, new IteratorMultiDataSetIterator(List.<org.nd4j.linalg.dataset.api.MultiDataSet>of(batch).iterator(), 24), 1));
+
+        assertTrue(maxAbsDiff(trainingMode, g.output(false, batch.getFeatures())[0]) < 1e-5);
     }
 
     @Test
