@@ -127,6 +127,14 @@ public final class Distillation implements DataSetIterator {
                 batch.getLabelsMaskArray());
     }
 
+    /**
+     * The wrapped data: the same features in the same order, with the true labels. Passes that read only
+     * the features (batch-norm re-estimation) use it and skip the teacher's forward pass.
+     */
+    DataSetIterator features() {
+        return data;
+    }
+
     @Override
     public boolean hasNext() {
         return data.hasNext();

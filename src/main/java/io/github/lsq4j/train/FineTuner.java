@@ -94,7 +94,9 @@ public final class FineTuner {
             }
         }
         if (batchNormBatches > 0) {
-            BatchNormStatistics.reestimate((Model) network, train, batchNormBatches);
+            // Only the features matter here: a distilling iterator would run the teacher on every batch for nothing.
+            DataSetIterator features = train instanceof Distillation d ? d.features() : train;
+            BatchNormStatistics.reestimate((Model) network, features, batchNormBatches);
         }
         double seconds = (System.nanoTime() - start) / 1e9;
         double accuracy = test == null ? Double.NaN : accuracy(network, test);
