@@ -2,6 +2,7 @@ package io.github.lsq4j;
 
 import io.github.lsq4j.quant.GradientScale;
 import io.github.lsq4j.quant.QuantRange;
+import io.github.lsq4j.quant.Quantizer;
 import io.github.lsq4j.quant.StepLayout;
 import java.io.IOException;
 import java.io.InputStream;
@@ -31,6 +32,16 @@ public final class GoldenCases {
 
         public StepLayout layout() {
             return StepLayout.forAxis(axis);
+        }
+
+        /** The case's quantizer (bits, signedness, step layout) with a given gradient-scale policy. */
+        public Quantizer quantizer(GradientScale scale) {
+            return new Quantizer(bits, signed, axis, scale);
+        }
+
+        /** The case's quantizer with the paper's gradient-scale policy (for code that takes g directly). */
+        public Quantizer quantizer() {
+            return quantizer(GradientScale.paper());
         }
 
         /** Whether g is the paper's 1/sqrt(N*Qp), N the elements sharing one step. */

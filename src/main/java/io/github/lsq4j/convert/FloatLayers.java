@@ -3,42 +3,54 @@ package io.github.lsq4j.convert;
 import io.github.lsq4j.layers.AbstractLsqLayer;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
+import java.util.function.Consumer;
 import org.deeplearning4j.nn.conf.layers.BaseLayer;
 import org.deeplearning4j.nn.conf.layers.FeedForwardLayer;
 import org.deeplearning4j.nn.params.DefaultParamInitializer;
 import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.activations.IActivation;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.learning.config.IUpdater;
+import org.nd4j.linalg.learning.regularization.Regularization;
 
 /** What the mapping rows share: reading a stock layer's common settings and copying its parameters. */
 final class FloatLayers {
     private FloatLayers() {
     }
 
-    /**
-     * Fills the builder with the float layer's name, sizes, activation, bias flag, updaters and
-     * regularization.
-     */
+    /** Fills the builder with the float layer's name, sizes, activation, bias flag, updaters and regularization. */
     static <B extends AbstractLsqLayer.Builder<B>> B copyCommon(FeedForwardLayer floatLayer, B builder,
                                                                  boolean hasBias) {
         builder.name(floatLayer.getLayerName());
         builder.nIn(floatLayer.getNIn()).nOut(floatLayer.getNOut());
         builder.activation(activation(floatLayer));
         builder.hasBias(hasBias);
+        copyTraining(floatLayer, builder::updater, builder::biasUpdater, builder::regularization,
+                builder::regularizationBias);
+        return builder;
+    }
+
+    /**
+     * Copies the float layer's updaters and regularization, where set, through a builder's setters (the
+     * stock and the SameDiff layer builders have the same setters, but no common type that declares them).
+     */
+    static void copyTraining(BaseLayer floatLayer, Consumer<IUpdater> updater, Consumer<IUpdater> biasUpdater,
+                             Consumer<List<Regularization>> regularization,
+                             Consumer<List<Regularization>> regularizationBias) {
         if (floatLayer.getIUpdater() != null) {
-            builder.updater(floatLayer.getIUpdater().clone());
+            updater.accept(floatLayer.getIUpdater().clone());
         }
         if (floatLayer.getBiasUpdater() != null) {
-            builder.biasUpdater(floatLayer.getBiasUpdater().clone());
+            biasUpdater.accept(floatLayer.getBiasUpdater().clone());
         }
         if (floatLayer.getRegularization() != null) {
-            builder.regularization(new ArrayList<>(floatLayer.getRegularization()));
+            regularization.accept(new ArrayList<>(floatLayer.getRegularization()));
         }
         if (floatLayer.getRegularizationBias() != null) {
-            builder.regularizationBias(new ArrayList<>(floatLayer.getRegularizationBias()));
+            regularizationBias.accept(new ArrayList<>(floatLayer.getRegularizationBias()));
         }
-        return builder;
     }
 
     /** The {@link Activation} whose function equals the layer's, so the LSQ layer can rebuild it. */

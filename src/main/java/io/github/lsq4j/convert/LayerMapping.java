@@ -1,6 +1,6 @@
 package io.github.lsq4j.convert;
 
-import io.github.lsq4j.layers.AbstractLsqLayer;
+import io.github.lsq4j.layers.LsqLayerBuilder;
 import java.util.Map;
 import org.deeplearning4j.nn.conf.layers.Layer;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -9,8 +9,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * One row of the conversion table: how a float layer of one type becomes an LSQ layer.
  *
  * <p>{@link #fromFloat} returns a builder holding everything the float layer defines (sizes,
- * geometry, activation, bias, updaters, regularization); the converter adds the LSQ settings of the
- * {@link QuantizationPolicy} and builds it.
+ * geometry, activation, loss, bias, updaters, regularization); the converter adds the quantizers the
+ * {@link QuantizationPolicy} chooses and builds it. The LSQ layer takes the float layer's place and name.
  */
 public interface LayerMapping {
 
@@ -20,18 +20,7 @@ public interface LayerMapping {
      * @throws IllegalArgumentException if this float layer's settings cannot be reproduced (naming
      *                                  the layer and the setting)
      */
-    AbstractLsqLayer.Builder<?> fromFloat(Layer floatLayer);
-
-    /**
-     * A layer to put right after the LSQ layer, for float layers that do more than an LSQ layer does
-     * (an output layer's loss). Null by default.
-     *
-     * @param floatLayer the float layer's configuration
-     * @return the follower's configuration, or null
-     */
-    default Layer follower(Layer floatLayer) {
-        return null;
-    }
+    LsqLayerBuilder<?> fromFloat(Layer floatLayer);
 
     /**
      * Copies the float layer's trained parameters into the LSQ layer's (weights converted to its

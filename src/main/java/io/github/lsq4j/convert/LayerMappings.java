@@ -3,6 +3,8 @@ package io.github.lsq4j.convert;
 import io.github.lsq4j.layers.AbstractLsqLayer;
 import io.github.lsq4j.layers.LsqConv2D;
 import io.github.lsq4j.layers.LsqDense;
+import io.github.lsq4j.layers.LsqLayerBuilder;
+import io.github.lsq4j.layers.LsqOutputLayer;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -11,26 +13,21 @@ import org.deeplearning4j.nn.conf.ConvolutionMode;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.conf.layers.Layer;
-import org.deeplearning4j.nn.conf.layers.LossLayer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.params.DefaultParamInitializer;
-import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
  * The default conversion table, float layer type to LSQ layer: {@link ConvolutionLayer} to
- * {@link LsqConv2D}, {@link DenseLayer} to {@link LsqDense}, and {@link OutputLayer} to an
- * {@link LsqDense} (its fully connected part, quantized as in the paper) followed by a {@link LossLayer}
- * with the output layer's activation and loss. Types match exactly: subclasses such as depthwise,
- * separable or transposed convolutions are not in the table.
+ * {@link LsqConv2D}, {@link DenseLayer} to {@link LsqDense}, and {@link OutputLayer} to
+ * {@link LsqOutputLayer} (the paper quantizes the last layer too). Types match exactly: subclasses such
+ * as depthwise, separable or transposed convolutions are not in the table.
  */
 public final class LayerMappings {
-    /** Suffix of the loss layer that follows a converted output layer. */
-    public static final String LOSS_SUFFIX = "_loss";
 
     private static final LayerMapping CONVOLUTION = new LayerMapping() {
         @Override
-        public AbstractLsqLayer.Builder<?> fromFloat(Layer layer) {
+        public LsqLayerBuilder<?> fromFloat(Layer layer) {
             ConvolutionLayer conv = (ConvolutionLayer) layer;
             String name = "ConvolutionLayer '" + conv.getLayerName() + "'";
             if (conv.getCnn2dDataFormat() != null && conv.getCnn2dDataFormat() != CNN2DFormat.NCHW) {
@@ -57,7 +54,7 @@ public final class LayerMappings {
 
     private static final LayerMapping DENSE = new LayerMapping() {
         @Override
-        public AbstractLsqLayer.Builder<?> fromFloat(Layer layer) {
+        public LsqLayerBuilder<?> fromFloat(Layer layer) {
             DenseLayer dense = (DenseLayer) layer;
             if (dense.hasLayerNorm()) {
                 throw new IllegalArgumentException("DenseLayer '" + dense.getLayerName()
@@ -73,24 +70,22 @@ public final class LayerMappings {
         }
     };
 
-    /** The fully connected part of an output layer; its activation moves to the following loss layer. */
+    /** The same parameters, in the same layout: weights {@code [nIn, nOut]} and bias {@code [1, nOut]}. */
     private static final LayerMapping OUTPUT = new LayerMapping() {
         @Override
-        public AbstractLsqLayer.Builder<?> fromFloat(Layer layer) {
+        public LsqLayerBuilder<?> fromFloat(Layer layer) {
             OutputLayer output = (OutputLayer) layer;
-            return FloatLayers.copyCommon(output, new LsqDense.Builder(), output.hasBias()).activation(Activation.IDENTITY);
-        }
-
-        @Override
-        public Layer follower(Layer layer) {
-            OutputLayer output = (OutputLayer) layer;
-            return new LossLayer.Builder(output.getLossFn()).activation(output.getActivationFn())
-                    .name(output.getLayerName() + LOSS_SUFFIX).build();
+            LsqOutputLayer.Builder builder = new LsqOutputLayer.Builder(output.getLossFn()).name(output.getLayerName())
+                    .nIn(output.getNIn()).nOut(output.getNOut()).activation(output.getActivationFn())
+                    .hasBias(output.hasBias()).weightInit(output.getWeightInitFn());
+            FloatLayers.copyTraining(output, builder::updater, builder::biasUpdater, builder::regularization,
+                    builder::regularizationBias);
+            return builder;
         }
 
         @Override
         public void copyParams(Map<String, INDArray> floatParams, Map<String, INDArray> lsqParams) {
-            DENSE.copyParams(floatParams, lsqParams);
+            floatParams.forEach((key, value) -> lsqParams.get(key).assign(value));
         }
     };
 

@@ -1,8 +1,8 @@
 package io.github.lsq4j.convert;
 
-import io.github.lsq4j.layers.AbstractLsqLayer;
+import io.github.lsq4j.layers.LsqLayerBuilder;
+import io.github.lsq4j.layers.LsqLayerConfig;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -10,9 +10,7 @@ import java.util.Set;
 import java.util.function.UnaryOperator;
 import org.deeplearning4j.nn.api.ParamInitializer;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
-import org.deeplearning4j.nn.conf.InputPreProcessor;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
-import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.graph.LayerVertex;
 import org.deeplearning4j.nn.conf.layers.Layer;
 import org.deeplearning4j.nn.conf.layers.samediff.AbstractSameDiffLayer;
@@ -25,14 +23,10 @@ import org.slf4j.LoggerFactory;
 /**
  * Turns a trained MultiLayerNetwork or ComputationGraph into its LSQ copy for quantization-aware
  * fine-tuning. Every layer whose type is in the mapping table (by default ConvolutionLayer, DenseLayer
- * and OutputLayer) becomes its LSQ twin with the bit width the {@link QuantizationPolicy} gives it;
- * weights and biases are copied exactly; batch norm and every other layer stay as they are, with
- * their parameters. The original network is not changed.
- *
- * <p>An OutputLayer becomes an {@link io.github.lsq4j.layers.LsqDense} of the same name (so that its
- * weights are quantized, as in the paper) followed by a LossLayer named {@code <name>_loss} with the
- * output layer's activation and loss, which becomes the network output. In a MultiLayerNetwork the
- * network gains one layer at the end.
+ * and OutputLayer) becomes its LSQ twin, in place and under the same name, with the quantizers the
+ * {@link QuantizationPolicy} chooses for it; weights and biases are copied exactly; batch norm and every
+ * other layer stay as they are, with their parameters. The copy has the same layers, names, inputs and
+ * outputs as the original, which is not changed.
  *
  * <p>Input quantizers are unsigned where the analysis proves the layer's input non-negative (after a
  * ReLU, directly or through pooling, padding, dropout or an add of non-negative branches), signed
@@ -104,30 +98,13 @@ public final class LsqConverter {
             return name == null ? i : name;
         });
         MultiLayerConfiguration conf = net.getLayerWiseConfigurations().clone();
-        List<NeuralNetConfiguration> confs = conf.getConfs();
-        int[] newIndex = new int[net.getnLayers()];
-        int inserted = 0;
-        for (int i = 0; i < net.getnLayers(); i++) {
-            newIndex[i] = i + inserted;
-            Converted c = plan.get(String.valueOf(i));
-            if (c == null) {
-                continue;
-            }
-            confs.get(newIndex[i]).setLayer(c.layer);
-            if (c.follower != null) {
-                NeuralNetConfiguration followerConf = confs.get(newIndex[i]).clone();
-                followerConf.setLayer(c.follower);
-                confs.add(newIndex[i] + 1, followerConf);
-                shiftPreProcessors(conf.getInputPreProcessors(), newIndex[i]);
-                inserted++;
-            }
-        }
+        plan.forEach((index, c) -> conf.getConf(Integer.parseInt(index)).setLayer(c.layer));
         conf.setIterationCount(0);
         conf.setEpochCount(0);
         MultiLayerNetwork out = new MultiLayerNetwork(conf);
         out.init();
         for (int i = 0; i < net.getnLayers(); i++) {
-            copyParams(plan.get(String.valueOf(i)), net.getLayer(i).paramTable(), out.getLayer(newIndex[i]).paramTable());
+            copyParams(plan.get(String.valueOf(i)), net.getLayer(i).paramTable(), out.getLayer(i).paramTable());
         }
         return out;
     }
@@ -143,21 +120,7 @@ public final class LsqConverter {
         LayerGraph structure = LayerGraph.of(graph);
         Map<String, Converted> plan = plan(structure, name -> name);
         ComputationGraphConfiguration conf = graph.getConfiguration().clone();
-        for (Map.Entry<String, Converted> e : plan.entrySet()) {
-            String name = e.getKey();
-            Converted c = e.getValue();
-            LayerVertex vertex = (LayerVertex) conf.getVertices().get(name);
-            vertex.getLayerConf().setLayer(c.layer);
-            if (c.follower != null) {
-                String followerName = c.follower.getLayerName();
-                NeuralNetConfiguration followerConf = vertex.getLayerConf().clone();
-                followerConf.setLayer(c.follower);
-                conf.getVertexInputs().values().forEach(inputs -> inputs.replaceAll(in -> in.equals(name) ? followerName : in));
-                conf.getVertices().put(followerName, new LayerVertex(followerConf, null));
-                conf.getVertexInputs().put(followerName, new ArrayList<>(List.of(name)));
-                conf.getNetworkOutputs().replaceAll(out -> out.equals(name) ? followerName : out);
-            }
-        }
+        plan.forEach((name, c) -> ((LayerVertex) conf.getVertices().get(name)).getLayerConf().setLayer(c.layer));
         conf.setIterationCount(0);
         conf.setEpochCount(0);
         ComputationGraph out = new ComputationGraph(conf);
@@ -195,18 +158,17 @@ public final class LsqConverter {
                 continue;
             }
             boolean firstOrLast = v.equals(weighted.get(0)) || v.equals(weighted.get(weighted.size() - 1));
-            int bits = policy.bitsFor(name, firstOrLast);
             boolean inputSigned = !nonNegative.containsAll(graph.inputs().get(v));
-            AbstractLsqLayer.Builder<?> builder = mapping.fromFloat(layer);
-            builder.weightBits(bits).inputBits(bits).inputSigned(inputSigned)
-                    .perChannelWeights(policy.perChannelWeights()).gradientScale(policy.gradientScale())
-                    .quantize(policy.quantize());
+            LsqLayerBuilder<?> builder = mapping.fromFloat(layer);
+            QuantizationPolicy.LayerQuantizers quantizers = policy.quantizersFor(name, firstOrLast, inputSigned,
+                    builder.quantizerSettings().weightChannelAxis());
+            builder.weightQuantizer(quantizers.weights()).inputQuantizer(quantizers.inputs());
             if (policy.stepUpdater() != null) {
                 builder.stepUpdater(policy.stepUpdater().clone());
             }
-            AbstractLsqLayer lsq = builder.build();
+            Layer lsq = builder.buildLayer();
             log.info("layer '{}': {} -> {}", name, layer.getClass().getSimpleName(), lsq);
-            plan.put(v, new Converted(lsq, mapping.follower(layer), mapping));
+            plan.put(v, new Converted(lsq, mapping));
         }
         return plan;
     }
@@ -220,9 +182,12 @@ public final class LsqConverter {
         log.warn("{}: it stays in float", what);
     }
 
-    /** Layers with trainable weights that are not already LSQ layers; batch norm has no weight params. */
+    /**
+     * Layers with trainable weights that are not already LSQ (or other SameDiff) layers; batch norm has
+     * no weight params.
+     */
     private static boolean hasWeights(Layer layer) {
-        if (layer instanceof AbstractSameDiffLayer) {
+        if (layer instanceof LsqLayerConfig || layer instanceof AbstractSameDiffLayer) {
             return false;
         }
         ParamInitializer init = layer.initializer();
@@ -237,13 +202,6 @@ public final class LsqConverter {
         from.forEach((key, value) -> to.get(key).assign(value));
     }
 
-    private static void shiftPreProcessors(Map<Integer, InputPreProcessor> preProcessors, int after) {
-        Map<Integer, InputPreProcessor> shifted = new HashMap<>();
-        preProcessors.forEach((index, p) -> shifted.put(index > after ? index + 1 : index, p));
-        preProcessors.clear();
-        preProcessors.putAll(shifted);
-    }
-
     private static void requireInitialized(boolean initialized, String what) {
         if (!initialized) {
             throw new IllegalArgumentException(what + " is not initialized: call init() (or load it) before converting");
@@ -255,6 +213,6 @@ public final class LsqConverter {
         return "LsqConverter(" + policy + ", mappings=" + table.keySet().stream().map(Class::getSimpleName).toList() + ")";
     }
 
-    private record Converted(AbstractLsqLayer layer, Layer follower, LayerMapping mapping) {
+    private record Converted(Layer layer, LayerMapping mapping) {
     }
 }

@@ -2,6 +2,7 @@ package io.github.lsq4j.convert;
 
 import io.github.lsq4j.quant.GradientScale;
 import io.github.lsq4j.quant.QuantRange;
+import io.github.lsq4j.quant.Quantizer;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -11,9 +12,12 @@ import java.util.Set;
 import org.nd4j.linalg.learning.config.IUpdater;
 
 /**
- * How a network is quantized: the target bit width, the paper's exception for the first and last
- * layer (8 bits by default), per-layer overrides, layers to leave in float, and what to do with layer
- * kinds lsq4j cannot quantize. Immutable; {@link Builder#build()} validates.
+ * How a network is quantized: it chooses the pair of {@link Quantizer}s of each layer. The target bit
+ * width, the paper's exception for the first and last layer (8 bits by default), per-layer bit
+ * overrides, layers left in float, and what to do with layer kinds lsq4j cannot quantize. Every other
+ * quantizer option comes from two templates ({@link Builder#weightQuantizer}, {@link Builder#inputQuantizer})
+ * whose bit width (and, for inputs, signedness) the policy sets per layer. Immutable;
+ * {@link Builder#build()} validates.
  */
 public final class QuantizationPolicy {
     /** What happens to a layer with weights that no mapping covers (depthwise, separable, recurrent, ...). */
@@ -32,8 +36,8 @@ public final class QuantizationPolicy {
     private final Map<String, Integer> overrides;
     private final Set<String> skip;
     private final UnsupportedLayers unsupportedLayers;
-    private final boolean perChannelWeights;
-    private final GradientScale gradientScale;
+    private final Quantizer weightTemplate;
+    private final Quantizer inputTemplate;
     private final boolean quantize;
     private final IUpdater stepUpdater;
 
@@ -43,8 +47,8 @@ public final class QuantizationPolicy {
         this.overrides = Collections.unmodifiableMap(new LinkedHashMap<>(b.overrides));
         this.skip = Collections.unmodifiableSet(new LinkedHashSet<>(b.skip));
         this.unsupportedLayers = b.unsupportedLayers;
-        this.perChannelWeights = b.perChannelWeights;
-        this.gradientScale = b.gradientScale;
+        this.weightTemplate = b.weightTemplate;
+        this.inputTemplate = b.inputTemplate;
         this.quantize = b.quantize;
         this.stepUpdater = b.stepUpdater;
     }
@@ -83,6 +87,27 @@ public final class QuantizationPolicy {
     }
 
     /**
+     * The quantizers of one layer.
+     *
+     * @param layerName         the layer's name
+     * @param firstOrLast       whether it is the network's first or last quantized layer
+     * @param inputSigned       whether the layer's input can be negative
+     * @param weightChannelAxis the output-channel axis of the layer's weights (used if the policy asks
+     *                          for per-channel weight steps)
+     * @return the weight and input quantizer; both null if the policy switches quantization off
+     */
+    public LayerQuantizers quantizersFor(String layerName, boolean firstOrLast, boolean inputSigned,
+                                         int weightChannelAxis) {
+        if (!quantize) {
+            return new LayerQuantizers(null, null);
+        }
+        int layerBits = bitsFor(layerName, firstOrLast);
+        Quantizer weights = weightTemplate.withBits(layerBits);
+        return new LayerQuantizers(weights.isPerChannel() ? weights.perChannel(weightChannelAxis) : weights,
+                inputTemplate.withBits(layerBits).withSigned(inputSigned));
+    }
+
+    /**
      * @param layerName a layer name
      * @return whether the policy leaves it in float
      */
@@ -115,16 +140,6 @@ public final class QuantizationPolicy {
         return unsupportedLayers;
     }
 
-    /** @return whether weights get one step per output channel */
-    public boolean perChannelWeights() {
-        return perChannelWeights;
-    }
-
-    /** @return the step-gradient scale */
-    public GradientScale gradientScale() {
-        return gradientScale;
-    }
-
     /** @return false if the converted layers have quantization switched off (an exact float copy) */
     public boolean quantize() {
         return quantize;
@@ -139,9 +154,17 @@ public final class QuantizationPolicy {
     public String toString() {
         return "QuantizationPolicy(bits=" + bits + ", firstLastBits=" + (firstLastBits > 0 ? firstLastBits : "same")
                 + (overrides.isEmpty() ? "" : ", overrides=" + overrides) + (skip.isEmpty() ? "" : ", skip=" + skip)
-                + ", unsupported=" + unsupportedLayers + ", perChannelWeights=" + perChannelWeights
-                + ", gradientScale=" + gradientScale + (quantize ? "" : ", quantization off")
-                + (stepUpdater == null ? "" : ", stepUpdater=" + stepUpdater) + ")";
+                + ", unsupported=" + unsupportedLayers + ", weights=" + weightTemplate + ", inputs=" + inputTemplate
+                + (quantize ? "" : ", quantization off") + (stepUpdater == null ? "" : ", stepUpdater=" + stepUpdater) + ")";
+    }
+
+    /**
+     * A layer's pair of quantizers.
+     *
+     * @param weights the weight quantizer, or null for float weights
+     * @param inputs  the input quantizer, or null for float inputs
+     */
+    public record LayerQuantizers(Quantizer weights, Quantizer inputs) {
     }
 
     /** Builds a {@link QuantizationPolicy}. */
@@ -151,8 +174,10 @@ public final class QuantizationPolicy {
         private final Map<String, Integer> overrides = new LinkedHashMap<>();
         private final Set<String> skip = new LinkedHashSet<>();
         private UnsupportedLayers unsupportedLayers = UnsupportedLayers.KEEP_FLOAT_AND_WARN;
-        private boolean perChannelWeights;
-        private GradientScale gradientScale = GradientScale.paper();
+        private Quantizer weightTemplate = Quantizer.signed(QuantRange.MAX_BITS);
+        private Quantizer inputTemplate = Quantizer.signed(QuantRange.MAX_BITS);
+        private GradientScale gradientScale;
+        private boolean gradientScaleSet;
         private boolean quantize = true;
         private IUpdater stepUpdater;
 
@@ -204,20 +229,46 @@ public final class QuantizationPolicy {
         }
 
         /**
-         * @param perChannelWeights one weight step per output channel instead of per tensor
+         * The weight quantizer every converted layer gets, but for its bit width, which the policy sets
+         * per layer. Per channel (any axis) means per output channel of each layer.
+         *
+         * @param template the template (default: signed, per tensor, the paper's gradient scale)
          * @return this
          */
-        public Builder perChannelWeights(boolean perChannelWeights) {
-            this.perChannelWeights = perChannelWeights;
+        public Builder weightQuantizer(Quantizer template) {
+            this.weightTemplate = template;
             return this;
         }
 
         /**
-         * @param gradientScale the step-gradient scale (default: the paper's)
+         * The input quantizer every converted layer gets, but for its bit width and signedness, which the
+         * policy sets per layer (unsigned where the layer's input is provably non-negative).
+         *
+         * @param template the template (default: per tensor, the paper's gradient scale)
          * @return this
          */
-        public Builder gradientScale(GradientScale gradientScale) {
-            this.gradientScale = gradientScale;
+        public Builder inputQuantizer(Quantizer template) {
+            this.inputTemplate = template;
+            return this;
+        }
+
+        /**
+         * @param perChannelWeights one weight step per output channel instead of per tensor
+         * @return this
+         */
+        public Builder perChannelWeights(boolean perChannelWeights) {
+            this.weightTemplate = perChannelWeights ? weightTemplate.perChannel(0) : weightTemplate.perTensor();
+            return this;
+        }
+
+        /**
+         * @param scale the step-gradient scale of both quantizers, set over the templates' own (default:
+         *              the paper's)
+         * @return this
+         */
+        public Builder gradientScale(GradientScale scale) {
+            this.gradientScale = scale;
+            this.gradientScaleSet = true;
             return this;
         }
 
@@ -250,8 +301,16 @@ public final class QuantizationPolicy {
                 QuantRange.checkBits("policy first/last layer bits", firstLastBits);
             }
             overrides.forEach((name, b) -> QuantRange.checkBits("policy bits of layer '" + name + "'", b));
-            if (unsupportedLayers == null || gradientScale == null) {
-                throw new IllegalArgumentException("policy: unsupportedLayers and gradientScale must not be null");
+            if (unsupportedLayers == null || weightTemplate == null || inputTemplate == null) {
+                throw new IllegalArgumentException("policy: unsupportedLayers, weightQuantizer and inputQuantizer must "
+                        + "not be null");
+            }
+            if (gradientScaleSet) {
+                if (gradientScale == null) {
+                    throw new IllegalArgumentException("policy: gradientScale must not be null");
+                }
+                weightTemplate = weightTemplate.withGradientScale(gradientScale);
+                inputTemplate = inputTemplate.withGradientScale(gradientScale);
             }
             return new QuantizationPolicy(this);
         }

@@ -1,10 +1,8 @@
 package io.github.lsq4j.layers;
 
 import io.github.lsq4j.op.LsqOp;
-import io.github.lsq4j.op.QuantizerSpec;
-import io.github.lsq4j.quant.GradientScale;
-import io.github.lsq4j.quant.QuantRange;
-import io.github.lsq4j.quant.StepLayout;
+import io.github.lsq4j.quant.Quantizer;
+import java.util.Arrays;
 import java.util.Collection;
 import java.util.Collections;
 import java.util.EnumSet;
@@ -23,9 +21,10 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.learning.config.IUpdater;
 import org.nd4j.linalg.learning.regularization.Regularization;
+import org.nd4j.shade.jackson.annotation.JsonAnySetter;
 
 /**
- * What {@link LsqDense} and {@link LsqConv2D} share: the LSQ options, the parameters (weights
+ * What {@link LsqDense} and {@link LsqConv2D} share: the two quantizers, the parameters (weights
  * {@value #WEIGHT_KEY}, bias {@value #BIAS_KEY}, weight step(s) {@value #WEIGHT_STEP_KEY}, input step
  * {@value #INPUT_STEP_KEY}), how the quantizers are put in front of the layer's linear operation, and
  * the per-parameter updater and regularization rules. The weight quantizer is part of the layer's
@@ -37,12 +36,17 @@ import org.nd4j.linalg.learning.regularization.Regularization;
  *   <li>{@value #BIAS_KEY}: the bias {@code [nOut]} (as in the stock layers), only if
  *       {@link #isHasBias()};</li>
  *   <li>{@value #WEIGHT_STEP_KEY}: the weight step(s) {@code [1, 1]} or {@code [1, nOut]} (per output
- *       channel), only if {@link #isQuantizeWeights()};</li>
- *   <li>{@value #INPUT_STEP_KEY}: the input step {@code [1, 1]}, only if {@link #isQuantizeInputs()}.</li>
+ *       channel), only if the weights are quantized;</li>
+ *   <li>{@value #INPUT_STEP_KEY}: the input step {@code [1, 1]}, only if the inputs are quantized.</li>
  * </ul>
  * A quantizer that is switched off has no step parameter at all, so with both off the layer has
  * exactly the parameters of its stock DL4J twin (DL4J's SameDiff layers fail to build gradients for
  * parameters that take no part in the graph).
+ *
+ * <p>The LSQ options are two {@link Quantizer} values: {@link #getWeightQuantizer()} and
+ * {@link #getInputQuantizer()}, null when that quantizer is off. The builders' one-line settings
+ * ({@code bits(4)}, {@code inputSigned(false)}, {@code perChannelWeights(true)}, ...) edit those two
+ * values; a new quantizer option needs no field here.
  *
  * <p>A step of 0 means "not initialized yet". {@link LsqRuntimeLayer} derives it on first use: the
  * weight step from the weights present at that moment ({@code 2 * mean|w| / sqrt(Qp)}), the input
@@ -52,18 +56,9 @@ import org.nd4j.linalg.learning.regularization.Regularization;
  * <p>Configuration objects have setters only because DL4J's JSON deserialization needs them; treat
  * a built configuration as immutable.
  */
-public abstract class AbstractLsqLayer extends SameDiffLayer {
-    /** Parameter key of the weights. */
-    public static final String WEIGHT_KEY = "W";
-    /** Parameter key of the bias. */
-    public static final String BIAS_KEY = "b";
-    /** Parameter key of the weight step size(s). */
-    public static final String WEIGHT_STEP_KEY = "sw";
-    /** Parameter key of the input step size. */
-    public static final String INPUT_STEP_KEY = "sx";
-
+public abstract class AbstractLsqLayer extends SameDiffLayer implements LsqLayerConfig {
     /** Default bit width of weights and inputs. */
-    public static final int DEFAULT_BITS = 4;
+    public static final int DEFAULT_BITS = QuantizerSettings.DEFAULT_BITS;
 
     /** Activations that SameDiff builds the same way as DL4J's stock layers apply them. */
     static final Set<Activation> SUPPORTED_ACTIVATIONS = Collections.unmodifiableSet(EnumSet.of(Activation.IDENTITY,
@@ -74,15 +69,11 @@ public abstract class AbstractLsqLayer extends SameDiffLayer {
     protected long nOut;
     protected Activation activation = Activation.IDENTITY;
     protected boolean hasBias = true;
-    protected int weightBits = DEFAULT_BITS;
-    protected int inputBits = DEFAULT_BITS;
-    protected boolean inputSigned = true;
-    protected boolean perChannelWeights;
-    protected GradientScale.Mode gradientScaleMode = GradientScale.Mode.PAPER;
-    protected double gradientScaleValue = Double.NaN;
-    protected boolean quantizeWeights = true;
-    protected boolean quantizeInputs = true;
+    protected Quantizer weightQuantizer;
+    protected Quantizer inputQuantizer;
     protected IUpdater stepUpdater;
+    /** 0 until read from JSON or set by a builder: a file without it predates {@value #FORMAT_VERSION}. */
+    protected int formatVersion;
 
     /** For JSON. */
     protected AbstractLsqLayer() {
@@ -94,24 +85,16 @@ public abstract class AbstractLsqLayer extends SameDiffLayer {
         this.nOut = b.nOut;
         this.activation = b.activation;
         this.hasBias = b.hasBias;
-        this.weightBits = b.weightBits;
-        this.inputBits = b.inputBits;
-        this.inputSigned = b.inputSigned;
-        this.perChannelWeights = b.perChannelWeights;
-        this.gradientScaleMode = b.gradientScale.mode();
-        this.gradientScaleValue = b.gradientScale.fixedValue();
-        this.quantizeWeights = b.quantizeWeights;
-        this.quantizeInputs = b.quantizeInputs;
-        this.stepUpdater = b.stepUpdater;
+        this.weightQuantizer = b.quantizerSettings.weightQuantizer();
+        this.inputQuantizer = b.quantizerSettings.inputQuantizer();
+        this.stepUpdater = b.quantizerSettings.stepUpdater();
+        this.formatVersion = FORMAT_VERSION;
     }
 
     // ---------------------------------------------------------------- what subclasses define
 
     /** @return the shape of the weight parameter {@value #WEIGHT_KEY} */
     protected abstract long[] weightShape();
-
-    /** @return the axis of the weight tensor that holds the output channels (for per-channel steps) */
-    protected abstract int weightChannelAxis();
 
     /** @return fan-in for weight initialization */
     protected abstract double fanIn();
@@ -149,10 +132,10 @@ public abstract class AbstractLsqLayer extends SameDiffLayer {
         }
         // Steps are registered as "bias" params only because DL4J knows two kinds; updater and
         // regularization are chosen per key below, not by kind.
-        if (quantizeWeights) {
+        if (weightQuantizer != null) {
             params.addBiasParam(WEIGHT_STEP_KEY, 1, numWeightSteps());
         }
-        if (quantizeInputs) {
+        if (inputQuantizer != null) {
             params.addBiasParam(INPUT_STEP_KEY, 1, 1);
         }
     }
@@ -169,10 +152,10 @@ public abstract class AbstractLsqLayer extends SameDiffLayer {
         }
         // 0 = not initialized: the runtime layer derives the steps on first use, so that weights copied
         // in after init() (the paper's fine-tuning from pretrained weights) set the weight step.
-        if (quantizeWeights) {
+        if (weightQuantizer != null) {
             params.get(WEIGHT_STEP_KEY).assign(0);
         }
-        if (quantizeInputs) {
+        if (inputQuantizer != null) {
             params.get(INPUT_STEP_KEY).assign(0);
         }
     }
@@ -181,33 +164,15 @@ public abstract class AbstractLsqLayer extends SameDiffLayer {
     public SDVariable defineLayer(SameDiff sd, SDVariable layerInput, Map<String, SDVariable> paramTable,
                                   SDVariable mask) {
         SDVariable w = paramTable.get(WEIGHT_KEY);
-        if (quantizeWeights) {
-            w = LsqOp.quantize(sd, "lsq_w", w, stepInput(paramTable.get(WEIGHT_STEP_KEY)), weightSpec()).value();
+        if (weightQuantizer != null) {
+            SDVariable step = Dl4jWorkarounds.validStepPlaceholder(paramTable.get(WEIGHT_STEP_KEY));
+            w = LsqOp.quantize(sd, "lsq_w", w, step, weightQuantizer, false).value();
         }
-        if (quantizeInputs) {
-            // The input is quantized outside the graph, by LsqRuntimeLayer with EagerQuantizer (much
-            // faster on data this size), which also writes the input step's gradient. DL4J still requires
-            // every parameter to be part of the graph, so the step joins it as an exact zero on the weights.
-            w = w.add(paramTable.get(INPUT_STEP_KEY).mul(0.0));
+        if (inputQuantizer != null) {
+            w = Dl4jWorkarounds.joinGraph(w, paramTable.get(INPUT_STEP_KEY));
         }
         SDVariable z = linear(sd, layerInput, w, hasBias ? paramTable.get(BIAS_KEY) : null);
         return activation.asSameDiff("out", sd, z);
-    }
-
-    /**
-     * The step parameter as the quantizer's input. DL4J's {@code doInit} creates the parameter variables
-     * filled with zeros and attaches the real parameter arrays (by replacing, not copying into, the
-     * variable's array) only after {@code defineLayer}. The op checks a step variable's value when the
-     * graph is built and would reject that placeholder zero, so the placeholder is filled with a valid
-     * step here. An op output (e.g. an identity) would skip the check, but its shape is unknown at
-     * build time, which the op also needs.
-     */
-    private static SDVariable stepInput(SDVariable step) {
-        INDArray placeholder = step.getArr();
-        if (placeholder != null && placeholder.minNumber().doubleValue() <= 0) {
-            placeholder.assign(1.0);
-        }
-        return step;
     }
 
     @Override
@@ -227,17 +192,17 @@ public abstract class AbstractLsqLayer extends SameDiffLayer {
     /** Step sizes get no L1, L2 or weight decay: decay would pull them to zero. */
     @Override
     public List<Regularization> getRegularizationByParam(String paramName) {
-        if (isStepParam(paramName)) {
+        if (LsqLayerConfig.isStepParam(paramName)) {
             return Collections.emptyList();
         }
-        getLayerParams(); // the inherited method reads the lazily computed field directly
+        Dl4jWorkarounds.computeParamShapes(this);
         return super.getRegularizationByParam(paramName);
     }
 
     /** Step sizes use {@link #getStepUpdater()} if set, else the layer's updater (not the bias updater). */
     @Override
     public IUpdater getUpdaterByParam(String paramName) {
-        if (isStepParam(paramName)) {
+        if (LsqLayerConfig.isStepParam(paramName)) {
             return stepUpdater != null ? stepUpdater : updater;
         }
         return super.getUpdaterByParam(paramName);
@@ -245,50 +210,7 @@ public abstract class AbstractLsqLayer extends SameDiffLayer {
 
     // ---------------------------------------------------------------- derived settings
 
-    /**
-     * @param paramName a parameter key
-     * @return whether it is a step size ({@value #WEIGHT_STEP_KEY} or {@value #INPUT_STEP_KEY})
-     */
-    public static boolean isStepParam(String paramName) {
-        return WEIGHT_STEP_KEY.equals(paramName) || INPUT_STEP_KEY.equals(paramName);
-    }
-
-    /** @return the step-gradient scale policy */
-    public GradientScale gradientScale() {
-        return GradientScale.of(gradientScaleMode, gradientScaleValue);
-    }
-
-    /** @return how weight steps map onto the weights: per tensor, or per output channel */
-    public StepLayout weightStepLayout() {
-        return perChannelWeights ? StepLayout.perChannel(weightChannelAxis()) : StepLayout.perTensor();
-    }
-
-    /** @return the weight quantizer's spec */
-    public QuantizerSpec weightSpec() {
-        return QuantizerSpec.forWeights(weightBits, weightStepLayout(), gradientScale());
-    }
-
-    /** @return the input quantizer's spec */
-    public QuantizerSpec inputSpec() {
-        return QuantizerSpec.forInputs(inputBits, inputSigned, gradientScale());
-    }
-
-    /** @return the weight quantizer's integer range */
-    public QuantRange weightRange() {
-        return QuantRange.of(weightBits, true);
-    }
-
-    /** @return the input quantizer's integer range */
-    public QuantRange inputRange() {
-        return QuantRange.of(inputBits, inputSigned);
-    }
-
-    /** @return the number of weight steps: 1, or nOut when per channel */
-    public long numWeightSteps() {
-        return perChannelWeights ? nOut : 1;
-    }
-
-    /** @return the class name and, if set, the layer name, for messages */
+    @Override
     public String describe() {
         return getClass().getSimpleName() + (layerName == null ? "" : " '" + layerName + "'");
     }
@@ -302,15 +224,11 @@ public abstract class AbstractLsqLayer extends SameDiffLayer {
             throw new IllegalArgumentException(describe() + ": nIn must be > 0 (or 0 to take it from the input type), got "
                     + nIn);
         }
-        QuantRange.checkBits(describe() + ": weightBits", weightBits);
-        QuantRange.checkBits(describe() + ": inputBits", inputBits);
         if (activation == null || !SUPPORTED_ACTIVATIONS.contains(activation)) {
             throw new IllegalArgumentException(describe() + ": activation " + activation + " is not supported; use one of "
                     + SUPPORTED_ACTIVATIONS);
         }
-        if (gradientScaleMode == null) {
-            throw new IllegalArgumentException(describe() + ": gradient scale must not be null");
-        }
+        LsqLayerConfig.validateQuantizers(this);
         if (getIDropout() != null) {
             throw new IllegalArgumentException(describe() + ": dropout is not supported by LSQ layers (DL4J's SameDiff "
                     + "layers ignore it); add a DropoutLayer before this layer instead");
@@ -320,12 +238,7 @@ public abstract class AbstractLsqLayer extends SameDiffLayer {
 
     /** The part of {@link #toString()} common to both layers. */
     protected String lsqSettings() {
-        return "activation=" + activation + ", hasBias=" + hasBias
-                + ", weights=" + (quantizeWeights ? weightBits + " bits " + (perChannelWeights ? "per channel" : "per tensor")
-                : "not quantized")
-                + ", inputs=" + (quantizeInputs ? inputBits + " bits " + (inputSigned ? "signed" : "unsigned") : "not quantized")
-                + ", gradientScale=" + gradientScale()
-                + (stepUpdater != null ? ", stepUpdater=" + stepUpdater : "")
+        return "activation=" + activation + ", hasBias=" + hasBias + ", " + LsqLayerConfig.describeQuantizers(this)
                 + ", weightInit=" + weightInit + (updater != null ? ", updater=" + updater : "");
     }
 
@@ -340,27 +253,19 @@ public abstract class AbstractLsqLayer extends SameDiffLayer {
             return false;
         }
         AbstractLsqLayer l = (AbstractLsqLayer) o;
-        // The inherited equals compares the lazily computed parameter shapes field by field: compute
-        // them on both sides first, so that a freshly deserialized copy is not unequal for that alone.
-        getLayerParams();
-        l.getLayerParams();
-        if (!super.equals(o)) {
-            return false;
-        }
-        return nIn == l.nIn && nOut == l.nOut && activation == l.activation && hasBias == l.hasBias
-                && weightBits == l.weightBits && inputBits == l.inputBits && inputSigned == l.inputSigned
-                && perChannelWeights == l.perChannelWeights && gradientScaleMode == l.gradientScaleMode
-                && Double.compare(gradientScaleValue, l.gradientScaleValue) == 0
-                && quantizeWeights == l.quantizeWeights && quantizeInputs == l.quantizeInputs
-                && Objects.equals(stepUpdater, l.stepUpdater);
+        Dl4jWorkarounds.computeParamShapes(this);
+        Dl4jWorkarounds.computeParamShapes(l);
+        return super.equals(o) && nIn == l.nIn && nOut == l.nOut && activation == l.activation && hasBias == l.hasBias
+                && Objects.equals(weightQuantizer, l.weightQuantizer) && Objects.equals(inputQuantizer, l.inputQuantizer)
+                && Objects.equals(stepUpdater, l.stepUpdater) && formatVersion == l.formatVersion;
     }
 
     @Override
     public int hashCode() {
         // Not super.hashCode(): DL4J's SDLayerParams hashes its long[] shapes by identity, so equal
         // configurations would hash differently.
-        return Objects.hash(layerName, updater, biasUpdater, regularization, regularizationBias, weightInit, nIn, nOut, activation, hasBias, weightBits, inputBits, inputSigned,
-                perChannelWeights, gradientScaleMode, gradientScaleValue, quantizeWeights, quantizeInputs, stepUpdater);
+        return Objects.hash(layerName, updater, biasUpdater, regularization, regularizationBias, weightInit, nIn, nOut,
+                activation, hasBias, weightQuantizer, inputQuantizer, stepUpdater, formatVersion);
     }
 
     @Override
@@ -417,90 +322,29 @@ public abstract class AbstractLsqLayer extends SameDiffLayer {
         setLayerParams(null);
     }
 
-    /** @return weight bit width */
-    public int getWeightBits() {
-        return weightBits;
+    @Override
+    public Quantizer getWeightQuantizer() {
+        return weightQuantizer;
     }
 
-    /** @param weightBits weight bit width */
-    public void setWeightBits(int weightBits) {
-        this.weightBits = weightBits;
-    }
-
-    /** @return input bit width */
-    public int getInputBits() {
-        return inputBits;
-    }
-
-    /** @param inputBits input bit width */
-    public void setInputBits(int inputBits) {
-        this.inputBits = inputBits;
-    }
-
-    /** @return whether inputs are quantized as signed */
-    public boolean isInputSigned() {
-        return inputSigned;
-    }
-
-    /** @param inputSigned whether inputs are quantized as signed */
-    public void setInputSigned(boolean inputSigned) {
-        this.inputSigned = inputSigned;
-    }
-
-    /** @return whether each output channel has its own weight step */
-    public boolean isPerChannelWeights() {
-        return perChannelWeights;
-    }
-
-    /** @param perChannelWeights whether each output channel has its own weight step */
-    public void setPerChannelWeights(boolean perChannelWeights) {
-        this.perChannelWeights = perChannelWeights;
+    /** @param weightQuantizer the weight quantizer, or null for full-precision weights */
+    public void setWeightQuantizer(Quantizer weightQuantizer) {
+        this.weightQuantizer = weightQuantizer;
         setLayerParams(null);
     }
 
-    /** @return the gradient scale mode */
-    public GradientScale.Mode getGradientScaleMode() {
-        return gradientScaleMode;
+    @Override
+    public Quantizer getInputQuantizer() {
+        return inputQuantizer;
     }
 
-    /** @param gradientScaleMode the gradient scale mode */
-    public void setGradientScaleMode(GradientScale.Mode gradientScaleMode) {
-        this.gradientScaleMode = gradientScaleMode;
-    }
-
-    /** @return the fixed gradient scale (used by {@link GradientScale.Mode#FIXED} only) */
-    public double getGradientScaleValue() {
-        return gradientScaleValue;
-    }
-
-    /** @param gradientScaleValue the fixed gradient scale */
-    public void setGradientScaleValue(double gradientScaleValue) {
-        this.gradientScaleValue = gradientScaleValue;
-    }
-
-    /** @return whether weights are quantized */
-    public boolean isQuantizeWeights() {
-        return quantizeWeights;
-    }
-
-    /** @param quantizeWeights whether weights are quantized */
-    public void setQuantizeWeights(boolean quantizeWeights) {
-        this.quantizeWeights = quantizeWeights;
+    /** @param inputQuantizer the input quantizer (one step per tensor), or null for full-precision inputs */
+    public void setInputQuantizer(Quantizer inputQuantizer) {
+        this.inputQuantizer = inputQuantizer;
         setLayerParams(null);
     }
 
-    /** @return whether inputs are quantized */
-    public boolean isQuantizeInputs() {
-        return quantizeInputs;
-    }
-
-    /** @param quantizeInputs whether inputs are quantized */
-    public void setQuantizeInputs(boolean quantizeInputs) {
-        this.quantizeInputs = quantizeInputs;
-        setLayerParams(null);
-    }
-
-    /** @return the updater of the step sizes, or null for the layer's updater */
+    @Override
     public IUpdater getStepUpdater() {
         return stepUpdater;
     }
@@ -510,25 +354,55 @@ public abstract class AbstractLsqLayer extends SameDiffLayer {
         this.stepUpdater = stepUpdater;
     }
 
+    @Override
+    public int getFormatVersion() {
+        return formatVersion;
+    }
+
     /**
-     * Builder settings common to both LSQ layers.
+     * @param formatVersion the version of the JSON form
+     * @throws IllegalArgumentException if it is newer than this lsq4j reads
+     */
+    public void setFormatVersion(int formatVersion) {
+        this.formatVersion = LsqLayerConfig.checkFormatVersion(getClass().getSimpleName(), formatVersion);
+    }
+
+    /**
+     * Reads JSON properties that have no setter: refuses the LSQ options of an older format.
+     *
+     * @param property the property's name
+     * @param value    its value
+     * @see LsqLayerConfig#checkUnknownProperty
+     */
+    @JsonAnySetter
+    public void unknownProperty(String property, Object value) {
+        LsqLayerConfig.checkUnknownProperty(getClass().getSimpleName(), property, value);
+    }
+
+    /**
+     * Builder settings common to both LSQ layers; the LSQ settings come from {@link LsqLayerBuilder}.
+     * An invalid value is reported by {@code build()}, naming the layer, the setting and the value.
      *
      * @param <T> the concrete builder
      */
     @SuppressWarnings("unchecked")
-    public abstract static class Builder<T extends Builder<T>> extends SameDiffLayer.Builder<T> {
+    public abstract static class Builder<T extends Builder<T>> extends SameDiffLayer.Builder<T>
+            implements LsqLayerBuilder<T> {
         protected long nIn;
         protected long nOut;
         protected Activation activation = Activation.IDENTITY;
         protected boolean hasBias = true;
-        protected int weightBits = DEFAULT_BITS;
-        protected int inputBits = DEFAULT_BITS;
-        protected boolean inputSigned = true;
-        protected boolean perChannelWeights;
-        protected GradientScale gradientScale = GradientScale.paper();
-        protected boolean quantizeWeights = true;
-        protected boolean quantizeInputs = true;
-        protected IUpdater stepUpdater;
+        private final QuantizerSettings quantizerSettings;
+
+        /** @param weightChannelAxis the axis of the layer's weights that holds the output channels */
+        protected Builder(int weightChannelAxis) {
+            this.quantizerSettings = new QuantizerSettings(weightChannelAxis);
+        }
+
+        @Override
+        public QuantizerSettings quantizerSettings() {
+            return quantizerSettings;
+        }
 
         /**
          * @param nIn input channels / features; leave 0 to take it from the network's input type
@@ -567,109 +441,13 @@ public abstract class AbstractLsqLayer extends SameDiffLayer {
         }
 
         /**
-         * @param weightBits weight bit width, 2 to 8 (default {@value AbstractLsqLayer#DEFAULT_BITS})
-         * @return this
-         */
-        public T weightBits(int weightBits) {
-            this.weightBits = weightBits;
-            return (T) this;
-        }
-
-        /**
-         * @param inputBits input bit width, 2 to 8 (default {@value AbstractLsqLayer#DEFAULT_BITS})
-         * @return this
-         */
-        public T inputBits(int inputBits) {
-            this.inputBits = inputBits;
-            return (T) this;
-        }
-
-        /**
-         * Sets weight and input bit widths together.
+         * Reports the first invalid LSQ setting, naming the layer.
          *
-         * @param bits bit width, 2 to 8
-         * @return this
+         * @param layerKind the layer's class name, for the message
+         * @throws IllegalArgumentException if a setting was invalid
          */
-        public T bits(int bits) {
-            this.weightBits = bits;
-            this.inputBits = bits;
-            return (T) this;
-        }
-
-        /**
-         * @param inputSigned whether inputs can be negative (default true, safe for any input); set false
-         *                    after a ReLU to gain one bit of resolution
-         * @return this
-         */
-        public T inputSigned(boolean inputSigned) {
-            this.inputSigned = inputSigned;
-            return (T) this;
-        }
-
-        /**
-         * @param perChannelWeights one weight step per output channel (default false: one per layer, as
-         *                          in the paper)
-         * @return this
-         */
-        public T perChannelWeights(boolean perChannelWeights) {
-            this.perChannelWeights = perChannelWeights;
-            return (T) this;
-        }
-
-        /**
-         * @param gradientScale the step-gradient scale policy (default {@link GradientScale#paper()})
-         * @return this
-         */
-        public T gradientScale(GradientScale gradientScale) {
-            this.gradientScale = gradientScale;
-            return (T) this;
-        }
-
-        /**
-         * @param quantizeWeights whether weights are quantized (default true)
-         * @return this
-         */
-        public T quantizeWeights(boolean quantizeWeights) {
-            this.quantizeWeights = quantizeWeights;
-            return (T) this;
-        }
-
-        /**
-         * @param quantizeInputs whether inputs are quantized (default true)
-         * @return this
-         */
-        public T quantizeInputs(boolean quantizeInputs) {
-            this.quantizeInputs = quantizeInputs;
-            return (T) this;
-        }
-
-        /**
-         * Switches both quantizers; {@code quantize(false)} gives a full-precision layer equal to its
-         * stock DL4J twin.
-         *
-         * @param quantize whether weights and inputs are quantized
-         * @return this
-         */
-        public T quantize(boolean quantize) {
-            this.quantizeWeights = quantize;
-            this.quantizeInputs = quantize;
-            return (T) this;
-        }
-
-        /**
-         * @param stepUpdater updater for the step sizes only (default: the layer's updater)
-         * @return this
-         */
-        public T stepUpdater(IUpdater stepUpdater) {
-            this.stepUpdater = stepUpdater;
-            return (T) this;
-        }
-
-        /** Checks builder-only values before the configuration is created. */
-        protected void checkBuilder(String what) {
-            if (gradientScale == null) {
-                throw new IllegalArgumentException(what + ": gradient scale must not be null");
-            }
+        protected void checkSettings(String layerKind) {
+            quantizerSettings.check(layerKind + (layerName == null ? "" : " '" + layerName + "'"));
         }
     }
 }

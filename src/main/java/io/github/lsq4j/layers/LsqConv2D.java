@@ -29,6 +29,8 @@ import org.nd4j.linalg.api.ops.impl.layers.convolution.config.PaddingMode;
  * supported. Defaults mirror the stock layer: kernel 5x5, stride 1, padding 0, dilation 1, Truncate.
  */
 public class LsqConv2D extends AbstractLsqLayer {
+    /** The axis of the weights {@code [kH, kW, nIn, nOut]} that holds the output channels. */
+    public static final int WEIGHT_CHANNEL_AXIS = 3;
     private int[] kernelSize = {5, 5};
     private int[] stride = {1, 1};
     private int[] padding = {0, 0};
@@ -54,8 +56,8 @@ public class LsqConv2D extends AbstractLsqLayer {
     }
 
     @Override
-    protected int weightChannelAxis() {
-        return 3;
+    public int weightChannelAxis() {
+        return WEIGHT_CHANNEL_AXIS;
     }
 
     @Override
@@ -306,7 +308,9 @@ public class LsqConv2D extends AbstractLsqLayer {
 
         /** A builder with the defaults: 5x5 kernel, stride 1, no padding, Truncate, 4-bit signed. */
         public Builder() {
+            super(WEIGHT_CHANNEL_AXIS);
         }
+
 
         /**
          * @param kernelSize kernel {height, width}, or one value for both
@@ -365,12 +369,17 @@ public class LsqConv2D extends AbstractLsqLayer {
          * @throws IllegalArgumentException naming the layer and the value if a setting is invalid
          */
         @Override
+        public LsqConv2D buildLayer() {
+            return build();
+        }
+
+        @Override
         @SuppressWarnings("unchecked")
         public LsqConv2D build() {
-            String what = "LsqConv2D" + (layerName == null ? "" : " '" + layerName + "'");
-            checkBuilder(what);
+            checkSettings("LsqConv2D");
             if (kernelSize == null || stride == null || padding == null || dilation == null) {
-                throw new IllegalArgumentException(what + ": kernelSize, stride, padding and dilation must not be null");
+                throw new IllegalArgumentException("LsqConv2D" + (layerName == null ? "" : " '" + layerName + "'")
+                        + ": kernelSize, stride, padding and dilation must not be null");
             }
             LsqConv2D layer = new LsqConv2D(this);
             layer.validate();

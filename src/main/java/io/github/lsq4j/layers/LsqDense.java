@@ -21,9 +21,14 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * <pre>{@code
  * new LsqDense.Builder().nIn(784).nOut(100).activation(Activation.RELU)
  *         .weightBits(4).inputBits(8).inputSigned(true).build();
+ * // the same, with the quantizers given whole
+ * new LsqDense.Builder().nIn(784).nOut(100).activation(Activation.RELU)
+ *         .weightQuantizer(Quantizer.signed(4)).inputQuantizer(Quantizer.signed(8)).build();
  * }</pre>
  */
 public class LsqDense extends AbstractLsqLayer {
+    /** The axis of the weights {@code [nIn, nOut]} that holds the output units. */
+    public static final int WEIGHT_CHANNEL_AXIS = 1;
 
     /** For JSON. */
     public LsqDense() {
@@ -39,8 +44,8 @@ public class LsqDense extends AbstractLsqLayer {
     }
 
     @Override
-    protected int weightChannelAxis() {
-        return 1;
+    public int weightChannelAxis() {
+        return WEIGHT_CHANNEL_AXIS;
     }
 
     @Override
@@ -117,16 +122,23 @@ public class LsqDense extends AbstractLsqLayer {
 
         /** A builder with the defaults: 4-bit weights and inputs, signed inputs, identity activation. */
         public Builder() {
+            super(WEIGHT_CHANNEL_AXIS);
         }
+
 
         /**
          * @return the layer configuration
          * @throws IllegalArgumentException naming the layer and the value if a setting is invalid
          */
         @Override
+        public LsqDense buildLayer() {
+            return build();
+        }
+
+        @Override
         @SuppressWarnings("unchecked")
         public LsqDense build() {
-            checkBuilder("LsqDense" + (layerName == null ? "" : " '" + layerName + "'"));
+            checkSettings("LsqDense");
             LsqDense layer = new LsqDense(this);
             layer.validate();
             return layer;

@@ -31,11 +31,11 @@ public final class LsqLayers {
      * @param model a MultiLayerNetwork or ComputationGraph
      * @return its LSQ runtime layers
      */
-    public static List<LsqRuntimeLayer> lsqLayers(Model model) {
-        List<LsqRuntimeLayer> out = new ArrayList<>();
+    public static List<QuantizedLayer> lsqLayers(Model model) {
+        List<QuantizedLayer> out = new ArrayList<>();
         for (Layer l : layers(model)) {
             Layer inner = unwrap(l);
-            if (inner instanceof LsqRuntimeLayer lsq) {
+            if (inner instanceof QuantizedLayer lsq) {
                 out.add(lsq);
             }
         }
@@ -50,10 +50,10 @@ public final class LsqLayers {
      * @return the layer
      * @throws IllegalArgumentException if there is no LSQ layer of that name
      */
-    public static LsqRuntimeLayer layer(Model model, String layerName) {
+    public static QuantizedLayer layer(Model model, String layerName) {
         Layer l = model instanceof ComputationGraph cg ? cg.getLayer(layerName) : mln(model).getLayer(layerName);
         Layer inner = l == null ? null : unwrap(l);
-        if (!(inner instanceof LsqRuntimeLayer lsq)) {
+        if (!(inner instanceof QuantizedLayer lsq)) {
             throw new IllegalArgumentException("no LSQ layer named '" + layerName + "'"
                     + (l == null ? "" : " (it is a " + l.getClass().getSimpleName() + ")"));
         }
@@ -68,7 +68,7 @@ public final class LsqLayers {
      * @param model a MultiLayerNetwork or ComputationGraph
      */
     public static void initWeightSteps(Model model) {
-        for (LsqRuntimeLayer l : lsqLayers(model)) {
+        for (QuantizedLayer l : lsqLayers(model)) {
             if (l.lsqConf().isQuantizeWeights()) {
                 l.initWeightSteps();
             }
@@ -81,7 +81,7 @@ public final class LsqLayers {
      * @param model     a MultiLayerNetwork or ComputationGraph
      * @param layerName the layer's name
      * @return the layer's integer parameters
-     * @see LsqRuntimeLayer#integerParams()
+     * @see QuantizedLayer#integerParams()
      */
     public static LsqIntegerParams integerParams(Model model, String layerName) {
         return layer(model, layerName).integerParams();
@@ -115,8 +115,8 @@ public final class LsqLayers {
         if (maxBatches < 1) {
             throw new IllegalArgumentException("maxBatches must be >= 1, got " + maxBatches);
         }
-        List<LsqRuntimeLayer> layers = new ArrayList<>();
-        for (LsqRuntimeLayer l : lsqLayers(model)) {
+        List<QuantizedLayer> layers = new ArrayList<>();
+        for (QuantizedLayer l : lsqLayers(model)) {
             if (l.lsqConf().isQuantizeInputs()) {
                 layers.add(l);
             }
@@ -125,7 +125,7 @@ public final class LsqLayers {
             data.reset();
         }
         Map<String, Double> steps = new LinkedHashMap<>();
-        layers.forEach(LsqRuntimeLayer::startCalibration);
+        layers.forEach(l -> l.inputQuantization().startCalibration());
         int batches = 0;
         try {
             while (batches < maxBatches && data.hasNext()) {
@@ -138,8 +138,8 @@ public final class LsqLayers {
                 batches++;
             }
         } finally {
-            for (LsqRuntimeLayer l : layers) {
-                steps.put(l.name(), l.finishCalibration());
+            for (QuantizedLayer l : layers) {
+                steps.put(l.name(), l.inputQuantization().finishCalibration());
             }
         }
         if (batches == 0) {

@@ -2,10 +2,13 @@ package io.github.lsq4j.op;
 
 import io.github.lsq4j.quant.LsqMath;
 import io.github.lsq4j.quant.QuantRange;
+import io.github.lsq4j.quant.Quantizer;
 import java.util.Arrays;
+import java.util.stream.IntStream;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.executioner.OpExecutioner;
+import org.nd4j.linalg.api.ops.impl.broadcast.BroadcastMulOp;
 import org.nd4j.linalg.api.ops.impl.reduce3.Dot;
 import org.nd4j.linalg.api.ops.impl.scalar.ScalarMax;
 import org.nd4j.linalg.api.ops.impl.scalar.ScalarMin;
@@ -14,11 +17,13 @@ import org.nd4j.linalg.api.ops.impl.scalar.ScalarReverseSubtraction;
 import org.nd4j.linalg.api.ops.impl.scalar.Step;
 import org.nd4j.linalg.api.ops.impl.transforms.same.Round;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.ops.transforms.Transforms;
 
 /**
- * The per-tensor LSQ quantizer as eager ND4J array operations, forward and backward written out by
- * hand: the same values and gradients as {@link LsqOp} (see {@link LsqMath} for the definitions), for
- * data that need not be part of a SameDiff graph, such as a layer's input.
+ * The LSQ quantizer as eager ND4J array operations, forward and backward written out by hand: the same
+ * values and gradients as {@link LsqOp} (see {@link LsqMath} for the definitions), for data that need
+ * not be part of a SameDiff graph, such as a layer's input or an output layer's weights. Per tensor
+ * with a {@code double} step; per tensor or per channel with a vector of steps.
  *
  * <p>Why it exists: built from stock SameDiff ops, the quantizer takes about 45 graph operations for
  * its forward and backward pass, most of them allocating a data-sized array, and SameDiff's per-op
@@ -39,14 +44,16 @@ public final class EagerQuantizer {
     /**
      * The quantized value {@code vhat = round(clip(v/s, -Qn, Qp)) * s}.
      *
-     * @param v     the data, any shape
-     * @param step  the step size (guarded to at least {@link LsqMath#MIN_STEP})
-     * @param range the integer range
-     * @param out   receives {@code vhat}: same shape and data type as {@code v}, may be uninitialized
+     * @param v         the data, any shape
+     * @param step      the step size (guarded to at least {@link LsqMath#MIN_STEP})
+     * @param quantizer the quantizer, per tensor
+     * @param out       receives {@code vhat}: same shape and data type as {@code v}, may be uninitialized
      * @return {@code out}
+     * @throws IllegalArgumentException if the quantizer has per-channel steps or {@code out} does not match
      */
-    public static INDArray quantize(INDArray v, double step, QuantRange range, INDArray out) {
+    public static INDArray quantize(INDArray v, double step, Quantizer quantizer, INDArray out) {
         checkSameShape("output", v, out);
+        QuantRange range = perTensorRange(quantizer);
         double s = guarded(step);
         OpExecutioner ex = Nd4j.getExecutioner();
         ex.exec(new ScalarMultiplication(v, null, out, reciprocal(v.dataType(), s)));
@@ -58,17 +65,18 @@ public final class EagerQuantizer {
     /**
      * The backward pass: turns {@code dL/dvhat} into {@code dL/dv} in place and returns {@code dL/ds}.
      *
-     * @param v        the data that was quantized
-     * @param step     the step size used in the forward pass
-     * @param range    the integer range
-     * @param g        the step-size gradient scale
+     * @param v         the data that was quantized
+     * @param step      the step size used in the forward pass
+     * @param quantizer the quantizer, per tensor
+     * @param g         the step-size gradient scale ({@link Quantizer#stepGradientScale})
      * @param gradient on entry {@code dL/dvhat}, on return {@code dL/dv}; same shape as {@code v}
      * @param scratch1 working array of {@code v}'s shape and type (overwritten)
      * @param scratch2 another one
      * @return {@code dL/ds}, already multiplied by {@code g}
      */
-    public static double backward(INDArray v, double step, QuantRange range, double g, INDArray gradient,
+    public static double backward(INDArray v, double step, Quantizer quantizer, double g, INDArray gradient,
                                   INDArray scratch1, INDArray scratch2) {
+        QuantRange range = perTensorRange(quantizer);
         checkSameShape("gradient", v, gradient);
         checkSameShape("scratch array", v, scratch1);
         checkSameShape("scratch array", v, scratch2);
@@ -89,6 +97,88 @@ public final class EagerQuantizer {
         return g * (sumGradTimesCodes - sumInsideGradTimesScaled);
     }
 
+    /**
+     * The quantized value with a vector of steps: one, or one per channel of a per-channel quantizer
+     * (broadcast along its axis).
+     *
+     * @param v         the data
+     * @param steps     the step sizes, as many as the quantizer's layout needs for {@code v} (any shape)
+     * @param quantizer the quantizer
+     * @param out       receives {@code vhat}: same shape and data type as {@code v}
+     * @return {@code out}
+     */
+    public static INDArray quantize(INDArray v, INDArray steps, Quantizer quantizer, INDArray out) {
+        if (!quantizer.isPerChannel()) {
+            return quantize(v, stepScalar(steps), quantizer, out);
+        }
+        checkSameShape("output", v, out);
+        INDArray s = guardedSteps(v, steps, quantizer);
+        OpExecutioner ex = Nd4j.getExecutioner();
+        ex.exec(new BroadcastMulOp(v, s.rdiv(1.0), out, quantizer.channelAxis()));
+        codes(out, quantizer.range(), out);
+        ex.exec(new BroadcastMulOp(out, s, out, quantizer.channelAxis()));
+        return out;
+    }
+
+    /**
+     * The backward pass with a vector of steps: turns {@code dL/dvhat} into {@code dL/dv} in place and
+     * returns {@code dL/ds} per step.
+     *
+     * @param v         the data that was quantized
+     * @param steps     the steps used in the forward pass
+     * @param quantizer the quantizer
+     * @param g         the step-size gradient scale ({@link Quantizer#stepGradientScale})
+     * @param gradient  on entry {@code dL/dvhat}, on return {@code dL/dv}
+     * @param scratch1  working array of {@code v}'s shape, type and ordering (overwritten)
+     * @param scratch2  another one
+     * @return {@code dL/ds}, a vector of one element per step, already multiplied by {@code g}
+     */
+    public static INDArray backward(INDArray v, INDArray steps, Quantizer quantizer, double g, INDArray gradient,
+                                    INDArray scratch1, INDArray scratch2) {
+        if (!quantizer.isPerChannel()) {
+            double ds = backward(v, stepScalar(steps), quantizer, g, gradient, scratch1, scratch2);
+            return Nd4j.createFromArray(ds).castTo(v.dataType());
+        }
+        checkSameShape("gradient", v, gradient);
+        checkSameShape("scratch array", v, scratch1);
+        checkSameShape("scratch array", v, scratch2);
+        QuantRange range = quantizer.range();
+        int axis = quantizer.channelAxis();
+        int[] others = IntStream.range(0, v.rank()).filter(d -> d != axis).toArray();
+        OpExecutioner ex = Nd4j.getExecutioner();
+        INDArray scaled = scratch1;
+        ex.exec(new BroadcastMulOp(v, guardedSteps(v, steps, quantizer).rdiv(1.0), scaled, axis));
+        INDArray codes = codes(scaled, range, scratch2);
+        INDArray sumGradTimesCodes = gradient.mul(codes).sum(others);
+
+        INDArray mask = codes;
+        ex.exec(new Step(scaled, mask, -range.qn()));
+        gradient.muli(mask);
+        ex.exec(new ScalarReverseSubtraction(scaled, null, mask, range.qp()));
+        ex.exec(new Step(mask, mask, 0.0));
+        gradient.muli(mask);
+        return sumGradTimesCodes.subi(gradient.mul(scaled).sum(others)).muli(g);
+    }
+
+    /** The steps as a vector of the data's type, guarded to at least {@link LsqMath#MIN_STEP}. */
+    private static INDArray guardedSteps(INDArray v, INDArray steps, Quantizer quantizer) {
+        long expected = v.size(quantizer.channelAxis());
+        if (steps.length() != expected) {
+            throw new IllegalArgumentException("eager quantizer: " + steps.length() + " steps for " + expected
+                    + " channels on axis " + quantizer.channelAxis() + " of data " + Arrays.toString(v.shape()));
+        }
+        INDArray s = steps.reshape(expected).castTo(v.dataType()).dup();
+        return Transforms.max(s, LsqMath.MIN_STEP, false);
+    }
+
+    private static double stepScalar(INDArray steps) {
+        if (steps.length() != 1) {
+            throw new IllegalArgumentException("eager quantizer: a per-tensor quantizer takes one step, got "
+                    + steps.length());
+        }
+        return steps.getDouble(0);
+    }
+
     /** {@code round(clip(scaled, -Qn, Qp))} into {@code out} (which may be {@code scaled}). */
     private static INDArray codes(INDArray scaled, QuantRange range, INDArray out) {
         OpExecutioner ex = Nd4j.getExecutioner();
@@ -96,6 +186,13 @@ public final class EagerQuantizer {
         ex.exec(new ScalarMin(out, null, out, range.qp()));
         ex.exec(new Round(out, out));
         return out;
+    }
+
+    private static QuantRange perTensorRange(Quantizer quantizer) {
+        if (quantizer.isPerChannel()) {
+            throw new IllegalArgumentException("eager quantizer: one step per tensor only, got " + quantizer);
+        }
+        return quantizer.range();
     }
 
     private static double dot(INDArray a, INDArray b) {

@@ -3,6 +3,7 @@ package io.github.lsq4j.op;
 import io.github.lsq4j.quant.GradientScale;
 import io.github.lsq4j.quant.LsqMath;
 import io.github.lsq4j.quant.QuantRange;
+import io.github.lsq4j.quant.Quantizer;
 import io.github.lsq4j.quant.StepLayout;
 import java.util.Arrays;
 import java.util.Map;
@@ -49,26 +50,34 @@ public final class LsqOp {
      * @param sd   the graph
      * @param name a name unique in the graph; the quantizer's variables live in this name scope
      * @param v    the data to quantize; its rank must be known
-     * @param step the step size(s): one element per tensor, or one per channel of {@code spec}'s layout
-     * @param spec bit width, signedness, step layout, batch axis and gradient scale
+     * @param step      the step size(s): one element per tensor, or one per channel of the quantizer
+     * @param quantizer bit width, signedness, step layout and gradient scale
+     * @param batched   whether axis 0 of {@code v} is the batch (layer inputs: the paper's gradient scale
+     *                  then counts the elements of one example) or not (weights)
      * @return the quantized value, its integer codes and the step
-     * @throws IllegalArgumentException if the step count does not match the data's channels, or the step
-     *                                  variable holds a value that is not finite and positive
+     * @throws IllegalArgumentException if the step count does not match the data's channels, per-channel
+     *                                  steps lie on the batch axis, or the step variable holds a value
+     *                                  that is not finite and positive
      */
     public static QuantizedVariable quantize(SameDiff sd, String name, SDVariable v, SDVariable step,
-                                             QuantizerSpec spec) {
+                                             Quantizer quantizer, boolean batched) {
         long[] vShape = v.getShape();
         if (vShape == null) {
             throw new IllegalArgumentException("quantizer " + name + ": the rank of '" + v.name() + "' must be known");
         }
-        long numSteps = checkStepCount(name, vShape, step, spec.layout());
+        if (batched && quantizer.channelAxis() == 0) {
+            throw new IllegalArgumentException("quantizer " + name
+                    + ": per-channel steps cannot lie on axis 0 of batched data (the batch)");
+        }
+        StepLayout layout = quantizer.layout();
+        long numSteps = checkStepCount(name, vShape, step, layout);
         checkStepValues(name, step);
-        QuantRange range = spec.range();
+        QuantRange range = quantizer.range();
         try (NameScope ignored = sd.withNameScope(name)) {
-            SDVariable s = sd.reshape(step, spec.layout().broadcastShape(vShape.length, numSteps));
+            SDVariable s = sd.reshape(step, layout.broadcastShape(vShape.length, numSteps));
             SDVariable sFrozen = cut(sd, s);
             SDVariable sGuarded = new ScalarMax(sd, sFrozen, LsqMath.MIN_STEP).outputVariable();
-            SDVariable sScaled = sGuarded.add(s.sub(sFrozen).mul(gradientScale(sd, v, numSteps, spec)));
+            SDVariable sScaled = sGuarded.add(s.sub(sFrozen).mul(gradientScale(sd, v, numSteps, quantizer, batched)));
 
             SDVariable clipped = sd.math.clipByValue(v.mul(sd.math.reciprocal(sScaled)), -range.qn(), range.qp());
             SDVariable clippedFrozen = cut(sd, clipped);
@@ -83,17 +92,18 @@ public final class LsqOp {
      * The gradient scale {@code g} as a graph constant or, for the counting modes, computed from the
      * data's runtime shape (the batch size of layer inputs is only known then).
      */
-    private static SDVariable gradientScale(SameDiff sd, SDVariable v, long numSteps, QuantizerSpec spec) {
-        GradientScale policy = spec.gradientScale();
+    private static SDVariable gradientScale(SameDiff sd, SDVariable v, long numSteps, Quantizer quantizer,
+                                            boolean batched) {
+        GradientScale policy = quantizer.gradientScale();
         DataType type = v.dataType();
         if (!policy.counts()) {
             return sd.constant(Nd4j.scalar(type, policy.fixedValue()));
         }
         SDVariable elements = sd.prod(sd.shape(v)).castTo(type);
-        if (policy.mode() == GradientScale.Mode.PAPER && spec.batched()) {
+        if (policy.mode() == GradientScale.Mode.PAPER && batched) {
             elements = elements.div(sd.sizeAt(v, 0).castTo(type));
         }
-        SDVariable g = sd.math.rsqrt(elements.mul((double) spec.range().qp() / numSteps));
+        SDVariable g = sd.math.rsqrt(elements.mul((double) quantizer.range().qp() / numSteps));
         return cut(sd, g);
     }
 

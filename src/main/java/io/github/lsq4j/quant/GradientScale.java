@@ -1,5 +1,11 @@
 package io.github.lsq4j.quant;
 
+import java.util.Arrays;
+import org.nd4j.shade.jackson.annotation.JsonCreator;
+import org.nd4j.shade.jackson.annotation.JsonIgnore;
+import org.nd4j.shade.jackson.annotation.JsonInclude;
+import org.nd4j.shade.jackson.annotation.JsonProperty;
+
 /**
  * The factor {@code g} applied to the step-size gradient, as a policy.
  *
@@ -9,7 +15,10 @@ package io.github.lsq4j.quant;
  * batch included ({@link Mode#BATCH_INCLUSIVE}). {@link Mode#FIXED} uses a given value and
  * {@link Mode#NONE} leaves the gradient unscaled. For weights, which have no batch axis, the paper's
  * mode and the batch-inclusive mode agree.
+ *
+ * <p>In JSON: {@code {"mode": "PAPER"}}, or {@code {"mode": "FIXED", "value": 0.01}}.
  */
+@JsonInclude(JsonInclude.Include.NON_NULL)
 public final class GradientScale {
     /** How {@code g} is chosen. */
     public enum Mode {
@@ -65,19 +74,25 @@ public final class GradientScale {
     }
 
     /**
-     * The policy for a mode, with {@code fixedValue} used only by {@link Mode#FIXED}. Lets
-     * configurations store the policy as two plain fields.
+     * The policy for a mode, with {@code fixedValue} used only by {@link Mode#FIXED} (how JSON is read).
      *
      * @param mode       the mode
      * @param fixedValue the value for {@link Mode#FIXED}, ignored otherwise
      * @return the policy
+     * @throws IllegalArgumentException naming the value if the mode is null, or FIXED without a
+     *                                  finite positive value
      */
-    public static GradientScale of(Mode mode, double fixedValue) {
+    @JsonCreator
+    public static GradientScale of(@JsonProperty("mode") Mode mode, @JsonProperty("value") Double fixedValue) {
+        if (mode == null) {
+            throw new IllegalArgumentException("gradient scale mode must be one of " + Arrays.toString(Mode.values())
+                    + ", got null");
+        }
         return switch (mode) {
             case PAPER -> PAPER;
             case BATCH_INCLUSIVE -> BATCH_INCLUSIVE;
             case NONE -> NONE;
-            case FIXED -> fixed(fixedValue);
+            case FIXED -> fixed(fixedValue == null ? Double.NaN : fixedValue);
         };
     }
 
@@ -93,16 +108,25 @@ public final class GradientScale {
     }
 
     /** @return the mode */
+    @JsonProperty("mode")
     public Mode mode() {
         return mode;
     }
 
     /** @return the fixed value ({@code 1} for {@link Mode#NONE}, NaN for the counting modes) */
+    @JsonIgnore
     public double fixedValue() {
         return fixedValue;
     }
 
+    /** The JSON property {@code value}: written for {@link Mode#FIXED} only. */
+    @JsonProperty("value")
+    private Double jsonValue() {
+        return mode == Mode.FIXED ? fixedValue : null;
+    }
+
     /** @return whether {@code g} depends on the element count (and so, for activations, on the batch) */
+    @JsonIgnore
     public boolean counts() {
         return mode == Mode.PAPER || mode == Mode.BATCH_INCLUSIVE;
     }

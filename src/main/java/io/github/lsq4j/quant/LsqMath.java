@@ -45,15 +45,15 @@ public final class LsqMath {
     /**
      * The integer codes {@code vbar = round(clip(v / s, -Qn, Qp))}.
      *
-     * @param v      the data, C order
-     * @param shape  its shape
-     * @param layout how steps map onto the data
-     * @param steps  the step sizes, one per channel of the layout
-     * @param range  the quantizer's range
+     * @param v         the data, C order
+     * @param shape     its shape
+     * @param quantizer the quantizer (range and step layout)
+     * @param steps     the step sizes, one per channel of the quantizer's layout
      * @return the codes, integers stored as doubles
      */
-    public static double[] codes(double[] v, long[] shape, StepLayout layout, double[] steps, QuantRange range) {
-        int[] stepIndex = checkedStepIndices(v, shape, layout, steps);
+    public static double[] codes(double[] v, long[] shape, Quantizer quantizer, double[] steps) {
+        int[] stepIndex = checkedStepIndices(v, shape, quantizer.layout(), steps);
+        QuantRange range = quantizer.range();
         double[] codes = new double[v.length];
         for (int i = 0; i < v.length; i++) {
             codes[i] = round(clip(v[i] / steps[stepIndex[i]], range));
@@ -64,16 +64,15 @@ public final class LsqMath {
     /**
      * The quantized values {@code vhat = vbar * s}.
      *
-     * @param v      the data, C order
-     * @param shape  its shape
-     * @param layout how steps map onto the data
-     * @param steps  the step sizes
-     * @param range  the quantizer's range
+     * @param v         the data, C order
+     * @param shape     its shape
+     * @param quantizer the quantizer
+     * @param steps     the step sizes
      * @return the quantized values
      */
-    public static double[] values(double[] v, long[] shape, StepLayout layout, double[] steps, QuantRange range) {
-        int[] stepIndex = checkedStepIndices(v, shape, layout, steps);
-        double[] codes = codes(v, shape, layout, steps, range);
+    public static double[] values(double[] v, long[] shape, Quantizer quantizer, double[] steps) {
+        int[] stepIndex = checkedStepIndices(v, shape, quantizer.layout(), steps);
+        double[] codes = codes(v, shape, quantizer, steps);
         for (int i = 0; i < codes.length; i++) {
             codes[i] *= steps[stepIndex[i]];
         }
@@ -84,18 +83,18 @@ public final class LsqMath {
      * The gradients of a loss through the quantizer, given the loss's gradient with respect to
      * {@code vhat}.
      *
-     * @param v        the data, C order
-     * @param shape    its shape
-     * @param layout   how steps map onto the data
-     * @param steps    the step sizes
-     * @param range    the quantizer's range
-     * @param upstream d loss / d vhat, same length as {@code v}
-     * @param g        the step-size gradient scale
+     * @param v         the data, C order
+     * @param shape     its shape
+     * @param quantizer the quantizer
+     * @param steps     the step sizes
+     * @param upstream  d loss / d vhat, same length as {@code v}
+     * @param g         the step-size gradient scale (from {@link GradientScale#value} of the quantizer's policy)
      * @return d loss / d v and d loss / d s
      */
-    public static Gradients gradients(double[] v, long[] shape, StepLayout layout, double[] steps, QuantRange range,
+    public static Gradients gradients(double[] v, long[] shape, Quantizer quantizer, double[] steps,
                                       double[] upstream, double g) {
-        int[] stepIndex = checkedStepIndices(v, shape, layout, steps);
+        int[] stepIndex = checkedStepIndices(v, shape, quantizer.layout(), steps);
+        QuantRange range = quantizer.range();
         if (upstream.length != v.length) {
             throw new IllegalArgumentException("upstream gradient has " + upstream.length + " elements, data has "
                     + v.length);
@@ -126,14 +125,15 @@ public final class LsqMath {
      * The paper's step-size initialization {@code s = 2 * mean(|v|) / sqrt(Qp)}, per step, guarded to
      * at least {@link #MIN_STEP} (all-zero data would otherwise give a zero step).
      *
-     * @param v      the data (pretrained weights, or a batch of layer inputs), C order
-     * @param shape  its shape
-     * @param layout how steps map onto the data
-     * @param range  the quantizer's range
-     * @return one initial step per channel of the layout
+     * @param v         the data (pretrained weights, or a batch of layer inputs), C order
+     * @param shape     its shape
+     * @param quantizer the quantizer
+     * @return one initial step per channel of the quantizer's layout
      */
-    public static double[] initialSteps(double[] v, long[] shape, StepLayout layout, QuantRange range) {
+    public static double[] initialSteps(double[] v, long[] shape, Quantizer quantizer) {
         checkLength(v, shape);
+        StepLayout layout = quantizer.layout();
+        QuantRange range = quantizer.range();
         int[] stepIndex = layout.stepIndices(shape);
         int numSteps = layout.numSteps(shape);
         double[] sumAbs = new double[numSteps];
@@ -152,30 +152,27 @@ public final class LsqMath {
     }
 
     /**
-     * {@link #initialSteps(double[], long[], StepLayout, QuantRange)} on an INDArray.
+     * {@link #initialSteps(double[], long[], Quantizer)} on an INDArray.
      *
-     * @param v      the data
-     * @param layout how steps map onto the data
-     * @param range  the quantizer's range
+     * @param v         the data
+     * @param quantizer the quantizer
      * @return the initial steps as a vector of {@code v}'s data type
      */
-    public static INDArray initialSteps(INDArray v, StepLayout layout, QuantRange range) {
-        double[] steps = initialSteps(v.dup('c').data().asDouble(), v.shape(), layout, range);
+    public static INDArray initialSteps(INDArray v, Quantizer quantizer) {
+        double[] steps = initialSteps(v.dup('c').data().asDouble(), v.shape(), quantizer);
         return Nd4j.createFromArray(steps).castTo(floatingType(v));
     }
 
     /**
-     * {@link #codes(double[], long[], StepLayout, double[], QuantRange)} on INDArrays.
+     * {@link #codes(double[], long[], Quantizer, double[])} on INDArrays.
      *
-     * @param v      the data
-     * @param steps  the step sizes, one per channel of the layout (any shape of that length)
-     * @param layout how steps map onto the data
-     * @param range  the quantizer's range
+     * @param v         the data
+     * @param quantizer the quantizer
+     * @param steps     the step sizes, one per channel of the quantizer's layout (any shape of that length)
      * @return the integer codes, as an INT32 array of {@code v}'s shape
      */
-    public static INDArray codes(INDArray v, INDArray steps, StepLayout layout, QuantRange range) {
-        double[] codes = codes(v.dup('c').data().asDouble(), v.shape(), layout, steps.dup('c').data().asDouble(),
-                range);
+    public static INDArray codes(INDArray v, Quantizer quantizer, INDArray steps) {
+        double[] codes = codes(v.dup('c').data().asDouble(), v.shape(), quantizer, steps.dup('c').data().asDouble());
         return Nd4j.createFromArray(codes).reshape('c', v.shape()).castTo(DataType.INT32);
     }
 

@@ -1,8 +1,13 @@
 package io.github.lsq4j.train;
 
+import io.github.lsq4j.convert.QuantizationPolicy;
+import io.github.lsq4j.layers.LsqLayers;
 import io.github.lsq4j.quant.QuantRange;
+import io.github.lsq4j.quant.Quantizer;
 import java.util.List;
+import java.util.Objects;
 import java.util.stream.Stream;
+import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
@@ -64,6 +69,34 @@ public final class LsqRecipe {
             default -> 1e-4;
         };
         return new LsqRecipe(lr, MOMENTUM, wd);
+    }
+
+    /**
+     * The paper's settings for the precision a policy targets, so that the bit width is stated once.
+     *
+     * @param policy the policy the network was converted with
+     * @return {@code paper(policy.bits())}
+     */
+    public static LsqRecipe paper(QuantizationPolicy policy) {
+        return paper(policy.bits());
+    }
+
+    /**
+     * The paper's settings for the precision of an LSQ network: its target bit width is the narrowest
+     * weight quantizer among its LSQ layers (the first and last layer's 8 bits are the exception).
+     *
+     * @param net an LSQ network (MultiLayerNetwork or ComputationGraph)
+     * @return the recipe for that bit width
+     * @throws IllegalArgumentException if no layer of the network quantizes its weights
+     */
+    public static LsqRecipe paper(Model net) {
+        return paper(LsqLayers.lsqLayers(net).stream()
+                .map(l -> l.lsqConf().getWeightQuantizer())
+                .filter(Objects::nonNull)
+                .mapToInt(Quantizer::bits)
+                .min()
+                .orElseThrow(() -> new IllegalArgumentException("the network has no layer with quantized weights; "
+                        + "convert it first (LsqConverter), or use LsqRecipe.fullPrecision()")));
     }
 
     /** @return the paper's full-precision settings: learning rate 0.1, weight decay 1e-4 */

@@ -7,12 +7,13 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.github.lsq4j.layers.AbstractLsqLayer;
 import io.github.lsq4j.layers.LsqConv2D;
 import io.github.lsq4j.layers.LsqDense;
+import io.github.lsq4j.layers.LsqLayerConfig;
+import io.github.lsq4j.layers.LsqOutputLayer;
+import java.util.List;
 import org.deeplearning4j.nn.conf.layers.BatchNormalization;
 import org.deeplearning4j.nn.conf.layers.Layer;
-import org.deeplearning4j.nn.conf.layers.LossLayer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.junit.jupiter.api.Test;
@@ -32,7 +33,31 @@ class LsqConverterTest {
         INDArray actual = converted.output(x);
         assertTrue(expected.equalsWithEps(actual, 1e-10), "outputs differ: " + expected + " vs " + actual);
         assertEquals(original.numParams(), converted.numParams());
-        assertEquals(original.getnLayers() + 1, converted.getnLayers(), "the output layer splits into dense + loss");
+        assertEquals(original.getnLayers(), converted.getnLayers(), "the output layer is converted in place");
+        assertInstanceOf(LsqOutputLayer.class, layer(converted, converted.getnLayers() - 1));
+        for (int i = 0; i < original.getnLayers(); i++) {
+            assertEquals(layer(original, i).getLayerName(), layer(converted, i).getLayerName(), "name of layer " + i);
+        }
+        assertEquals(original.getLayerWiseConfigurations().getInputPreProcessors(),
+                converted.getLayerWiseConfigurations().getInputPreProcessors(), "preprocessors stay where they were");
+
+        // The same output-layer gradients: the loss is converted one to one. (Not the score: DL4J leaves
+        // the L2 terms of SameDiff layers, the converted convolutions, out of it.)
+        INDArray y = Nd4j.zeros(DataType.DOUBLE, 6, 10);
+        for (int i = 0; i < 6; i++) {
+            y.putScalar(i, i % 10, 1.0);
+        }
+        original.setInput(x);
+        original.setLabels(y);
+        converted.setInput(x);
+        converted.setLabels(y);
+        original.computeGradientAndScore();
+        converted.computeGradientAndScore();
+        int last = original.getnLayers() - 1;
+        for (String key : new String[] {last + "_W", last + "_b"}) {
+            assertTrue(original.gradient().getGradientFor(key).equalsWithEps(converted.gradient().getGradientFor(key),
+                    1e-10), "gradient " + key);
+        }
     }
 
     @Test
@@ -43,16 +68,16 @@ class LsqConverterTest {
         LsqConv2D conv1 = (LsqConv2D) layer(converted, 0);
         LsqConv2D conv2 = (LsqConv2D) layer(converted, 2);
         LsqDense fc1 = (LsqDense) layer(converted, 4);
-        LsqDense fc2 = (LsqDense) layer(converted, 5);
-        assertInstanceOf(LossLayer.class, layer(converted, 6));
-        assertEquals(8, conv1.getWeightBits(), "first layer at 8 bits");
-        assertEquals(8, fc2.getWeightBits(), "last layer at 8 bits");
-        assertEquals(2, conv2.getWeightBits());
-        assertEquals(2, fc1.getInputBits());
-        assertTrue(conv1.isInputSigned(), "the network input is signed");
-        assertFalse(conv2.isInputSigned(), "after ReLU and max pooling: unsigned");
-        assertFalse(fc1.isInputSigned());
-        assertFalse(fc2.isInputSigned());
+        LsqOutputLayer fc2 = (LsqOutputLayer) layer(converted, 5);
+        assertEquals(original.getnLayers(), converted.getnLayers(), "the output layer is converted in place");
+        assertEquals(8, conv1.getWeightQuantizer().bits(), "first layer at 8 bits");
+        assertEquals(8, fc2.getWeightQuantizer().bits(), "last layer at 8 bits");
+        assertEquals(2, conv2.getWeightQuantizer().bits());
+        assertEquals(2, fc1.getInputQuantizer().bits());
+        assertTrue(conv1.getInputQuantizer().signed(), "the network input is signed");
+        assertFalse(conv2.getInputQuantizer().signed(), "after ReLU and max pooling: unsigned");
+        assertFalse(fc1.getInputQuantizer().signed());
+        assertFalse(fc2.getInputQuantizer().signed());
         assertEquals(original.numParams() + 4 * 2, converted.numParams(), "one weight and one input step per layer");
 
         INDArray x = Nd4j.rand(DataType.FLOAT, 4, 1, 28, 28);
@@ -72,22 +97,23 @@ class LsqConverterTest {
         assertTrue(original.outputSingle(x).equalsWithEps(converted.outputSingle(x), 1e-10));
         assertEquals(original.numParams(), converted.numParams());
         assertInstanceOf(BatchNormalization.class, converted.getLayer("a_bn").conf().getLayer());
-        assertEquals("output" + LayerMappings.LOSS_SUFFIX, converted.getConfiguration().getNetworkOutputs().get(0));
+        assertEquals(List.of("output"), converted.getConfiguration().getNetworkOutputs());
+        assertInstanceOf(LsqOutputLayer.class, converted.getLayer("output").conf().getLayer());
 
         ComputationGraph quantized = LsqConverter.convert(original, QuantizationPolicy.paper(3));
-        assertTrue(lsq(quantized, "stem").isInputSigned());
-        assertFalse(lsq(quantized, "a").isInputSigned());
-        assertFalse(lsq(quantized, "output").isInputSigned(), "global pool of relu(add of relu branches)");
-        assertEquals(8, lsq(quantized, "stem").getWeightBits());
-        assertEquals(3, lsq(quantized, "b").getWeightBits());
-        assertEquals(8, lsq(quantized, "output").getWeightBits());
+        assertTrue(lsq(quantized, "stem").getInputQuantizer().signed());
+        assertFalse(lsq(quantized, "a").getInputQuantizer().signed());
+        assertFalse(lsq(quantized, "output").getInputQuantizer().signed(), "global pool of relu(add of relu branches)");
+        assertEquals(8, lsq(quantized, "stem").getWeightQuantizer().bits());
+        assertEquals(3, lsq(quantized, "b").getWeightQuantizer().bits());
+        assertEquals(8, lsq(quantized, "output").getWeightQuantizer().bits());
     }
 
     @Test
     void overridesAndSkipListApply() {
         QuantizationPolicy policy = QuantizationPolicy.builder(4).override("conv2", 3).skip("fc1").build();
         MultiLayerNetwork converted = LsqConverter.convert(ConvertTestNets.leNet(1, DataType.FLOAT), policy);
-        assertEquals(3, ((LsqConv2D) layer(converted, 2)).getWeightBits());
+        assertEquals(3, ((LsqConv2D) layer(converted, 2)).getWeightQuantizer().bits());
         assertInstanceOf(org.deeplearning4j.nn.conf.layers.DenseLayer.class, layer(converted, 4));
     }
 
@@ -111,9 +137,9 @@ class LsqConverterTest {
         return net.getLayer(i).conf().getLayer();
     }
 
-    private static AbstractLsqLayer lsq(ComputationGraph graph, String name) {
+    private static LsqLayerConfig lsq(ComputationGraph graph, String name) {
         Layer l = graph.getLayer(name).conf().getLayer();
         assertNotNull(l);
-        return (AbstractLsqLayer) l;
+        return (LsqLayerConfig) l;
     }
 }

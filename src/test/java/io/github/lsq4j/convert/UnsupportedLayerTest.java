@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.lsq4j.layers.LsqConv2D;
-import io.github.lsq4j.layers.LsqDense;
+import io.github.lsq4j.layers.LsqOutputLayer;
 import java.util.stream.Stream;
 import org.deeplearning4j.nn.conf.ConvolutionMode;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
@@ -49,7 +49,7 @@ class UnsupportedLayerTest {
         MultiLayerNetwork converted = LsqConverter.convert(net, QuantizationPolicy.paper(4));
         assertInstanceOf(LsqConv2D.class, converted.getLayer(0).conf().getLayer());
         assertInstanceOf(odd.getClass(), converted.getLayer(1).conf().getLayer());
-        assertInstanceOf(LsqDense.class, converted.getLayer(2).conf().getLayer());
+        assertInstanceOf(LsqOutputLayer.class, converted.getLayer(2).conf().getLayer());
         INDArray x = Nd4j.rand(DataType.FLOAT, 2, 1, 8, 8);
         INDArray out = LsqConverter.convert(net, QuantizationPolicy.builder(4).quantize(false).build()).output(x);
         assertTrue(net.output(x).equalsWithEps(out, 1e-5), "the float layer keeps its parameters");

@@ -5,8 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.github.lsq4j.layers.AbstractLsqLayer;
 import io.github.lsq4j.layers.LsqConv2D;
+import io.github.lsq4j.layers.LsqLayerConfig;
 import io.github.lsq4j.layers.LsqLayers;
 import io.github.lsq4j.zoo.ZooModels;
 import org.deeplearning4j.nn.conf.layers.BatchNormalization;
@@ -40,18 +40,18 @@ class ZooConversionTest {
         assertEquals(0, countLayers(quantized, ConvolutionLayer.class));
         assertEquals(53, countLayers(quantized, LsqConv2D.class));
         assertEquals(53, countLayers(quantized, BatchNormalization.class), "batch norm stays");
-        assertEquals(54, LsqLayers.lsqLayers(quantized).size(), "53 convolutions and the output's dense part");
+        assertEquals(54, LsqLayers.lsqLayers(quantized).size(), "53 convolutions and the output layer");
         assertEquals(original.numParams() + 54 * 2, quantized.numParams(), "one weight and one input step each");
-        AbstractLsqLayer stem = (AbstractLsqLayer) quantized.getLayer("stem-cnn1").conf().getLayer();
-        assertEquals(8, stem.getWeightBits());
-        assertTrue(stem.isInputSigned());
-        AbstractLsqLayer block = (AbstractLsqLayer) quantized.getLayer("res3b_branch2a").conf().getLayer();
-        assertEquals(4, block.getWeightBits());
-        assertFalse(block.isInputSigned(), "input after the block's ReLU");
-        AbstractLsqLayer projection = (AbstractLsqLayer) quantized.getLayer("res4a_branch1").conf().getLayer();
-        assertFalse(projection.isInputSigned());
-        AbstractLsqLayer output = (AbstractLsqLayer) quantized.getLayer("output").conf().getLayer();
-        assertEquals(8, output.getWeightBits());
+        LsqLayerConfig stem = (LsqLayerConfig) quantized.getLayer("stem-cnn1").conf().getLayer();
+        assertEquals(8, stem.getWeightQuantizer().bits());
+        assertTrue(stem.getInputQuantizer().signed());
+        LsqLayerConfig block = (LsqLayerConfig) quantized.getLayer("res3b_branch2a").conf().getLayer();
+        assertEquals(4, block.getWeightQuantizer().bits());
+        assertFalse(block.getInputQuantizer().signed(), "input after the block's ReLU");
+        LsqLayerConfig projection = (LsqLayerConfig) quantized.getLayer("res4a_branch1").conf().getLayer();
+        assertFalse(projection.getInputQuantizer().signed());
+        LsqLayerConfig output = (LsqLayerConfig) quantized.getLayer("output").conf().getLayer();
+        assertEquals(8, output.getWeightQuantizer().bits());
 
         INDArray out = quantized.outputSingle(x);
         assertFalse(out.isNaN().any() || out.isInfinite().any());
@@ -67,10 +67,10 @@ class ZooConversionTest {
 
         ComputationGraph quantized = LsqConverter.convert(original, QuantizationPolicy.paper(2));
         assertEquals(26, countLayers(quantized, LsqConv2D.class));
-        AbstractLsqLayer conv10 = (AbstractLsqLayer) quantized.getLayer("conv10").conf().getLayer();
-        assertEquals(8, conv10.getWeightBits(), "the last layer");
-        assertFalse(conv10.isInputSigned(), "dropout of a merge of ReLU outputs");
-        assertEquals(2, ((AbstractLsqLayer) quantized.getLayer("fire5_exp3x3").conf().getLayer()).getWeightBits());
+        LsqLayerConfig conv10 = (LsqLayerConfig) quantized.getLayer("conv10").conf().getLayer();
+        assertEquals(8, conv10.getWeightQuantizer().bits(), "the last layer");
+        assertFalse(conv10.getInputQuantizer().signed(), "dropout of a merge of ReLU outputs");
+        assertEquals(2, ((LsqLayerConfig) quantized.getLayer("fire5_exp3x3").conf().getLayer()).getWeightQuantizer().bits());
         assertInstanceOf(LsqConv2D.class, quantized.getLayer("conv1").conf().getLayer());
     }
 
@@ -83,7 +83,7 @@ class ZooConversionTest {
         INDArray x = Nd4j.rand(DataType.FLOAT, 2, 1, 28, 28);
         assertTrue(original.output(x).equalsWithEps(exact.output(x), 1e-5));
         MultiLayerNetwork quantized = LsqConverter.convert(original, QuantizationPolicy.paper(3));
-        assertEquals(4, LsqLayers.lsqLayers(quantized).size(), "2 convolutions, 1 dense, the output's dense part");
+        assertEquals(4, LsqLayers.lsqLayers(quantized).size(), "2 convolutions, 1 dense, the output layer");
         assertEquals(original.numParams() + 4 * 2, quantized.numParams());
         INDArray out = quantized.output(x);
         assertFalse(out.isNaN().any() || out.isInfinite().any());

@@ -15,6 +15,7 @@ import org.junit.jupiter.api.function.Executable;
 import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.shade.jackson.databind.node.ObjectNode;
 
 /** Wrong data and impossible geometry fail with messages that name the layer and the value. */
 class LsqBadInputTest {
@@ -24,11 +25,18 @@ class LsqBadInputTest {
         Nd4j.setDefaultDataTypes(DataType.FLOAT, DataType.FLOAT);
     }
 
-    private static MultiLayerNetwork net(Layer first, int nInOut) {
-        MultiLayerConfiguration conf = new NeuralNetConfiguration.Builder().list().layer(first)
+    private static MultiLayerConfiguration conf(Layer first, int nInOut) {
+        return new NeuralNetConfiguration.Builder().list().layer(first)
                 .layer(new org.deeplearning4j.nn.conf.layers.OutputLayer.Builder().nIn(nInOut).nOut(2)
                         .activation(Activation.SOFTMAX).build())
                 .build();
+    }
+
+    private static MultiLayerNetwork net(Layer first, int nInOut) {
+        return net(conf(first, nInOut));
+    }
+
+    private static MultiLayerNetwork net(MultiLayerConfiguration conf) {
         MultiLayerNetwork net = new MultiLayerNetwork(conf);
         net.init();
         return net;
@@ -94,9 +102,13 @@ class LsqBadInputTest {
 
     @Test
     void bitsOutOfRangeInADeserializedConfigurationFailAtBuild() {
-        // A configuration edited by hand: the builder validated, the setter did not, so the quantizer does.
+        // A configuration edited by hand: the builder validated, the setter does not, so the quantizer does,
+        // whether the edit is made in code or in the configuration's JSON.
         LsqDense d = new LsqDense.Builder().name("fc").nIn(3).nOut(2).build();
-        d.setWeightBits(12);
-        assertFailsMentioning(() -> net(d, 2).output(Nd4j.rand(DataType.FLOAT, 2, 3)), "12");
+        assertFailsMentioning(() -> d.setWeightQuantizer(d.getWeightQuantizer().withBits(12)), "got 12");
+        String json = TestNets.editLsqLayerJson(conf(d, 2).toJson(),
+                layer -> ((ObjectNode) layer.get("weightQuantizer")).put("bits", 12));
+        assertFailsMentioning(() -> net(MultiLayerConfiguration.fromJson(json)).output(Nd4j.rand(DataType.FLOAT, 2, 3)),
+                "got 12");
     }
 }

@@ -65,7 +65,7 @@ class LsqFashionMnistTrainingTest {
 
     private static Map<String, Double> steps(MultiLayerNetwork net) {
         Map<String, Double> out = new HashMap<>();
-        for (LsqRuntimeLayer l : LsqLayers.lsqLayers(net)) {
+        for (QuantizedLayer l : LsqLayers.lsqLayers(net)) {
             out.put(l.name() + "_sw", l.getParam("sw").getDouble(0));
             out.put(l.name() + "_sx", l.getParam("sx").getDouble(0));
         }

@@ -1,10 +1,14 @@
 package io.github.lsq4j.layers;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.github.lsq4j.quant.GradientScale;
 import io.github.lsq4j.quant.LsqMath;
+import io.github.lsq4j.quant.Quantizer;
 import io.github.lsq4j.quant.StepLayout;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.deeplearning4j.datasets.iterator.utilty.ListDataSetIterator;
@@ -53,8 +57,8 @@ class LsqInitTest {
         return (LsqRuntimeLayer) net.getLayer(i);
     }
 
-    private static double inputStep(INDArray x, LsqRuntimeLayer l) {
-        return LsqMath.initialSteps(x, StepLayout.perTensor(), l.lsqConf().inputRange()).getDouble(0);
+    private static double inputStep(INDArray x, QuantizedLayer l) {
+        return LsqMath.initialSteps(x, l.lsqConf().getInputQuantizer().perTensor()).getDouble(0);
     }
 
     @Test
@@ -66,10 +70,49 @@ class LsqInitTest {
         assertEquals(0.0, net.getLayer(0).getParam("sx").getDouble(0), "inference must not set the input step");
         assertEquals(0.0, net.getLayer(1).getParam("sx").getDouble(0), "inference must not set the input step");
         // The weight step is a function of the weights only, so it is derived (and kept) on first use.
-        assertEquals(LsqMath.initialSteps(net.getLayer(0).getParam("W"), StepLayout.perTensor(),
-                lsq(net, 0).lsqConf().weightRange()).getDouble(0), net.getLayer(0).getParam("sw").getDouble(0), 1e-15);
+        assertEquals(LsqMath.initialSteps(net.getLayer(0).getParam("W"),
+                lsq(net, 0).lsqConf().getWeightQuantizer().perTensor()).getDouble(0),
+                net.getLayer(0).getParam("sw").getDouble(0), 1e-15);
         // Inference before training quantizes each batch with that batch's own step: deterministic.
         assertEquals(out, net.output(x));
+    }
+
+    /**
+     * Inference on a fresh network writes no parameter: each layer uses its batch's input step without
+     * storing it, so every input step stays at exactly 0 (uninitialized), and nothing but the weight
+     * steps (derived from the weights on first use) changes.
+     */
+    @Test
+    void inferenceBeforeTrainingWritesNoParameterButTheWeightSteps() {
+        MultiLayerNetwork net = net(false, null);
+        Map<String, INDArray> before = new HashMap<>();
+        net.paramTable().forEach((k, v) -> before.put(k, v.dup()));
+        INDArray x = TestNets.input(DataType.DOUBLE, 21, 4, 1, 6, 6);
+        net.output(x);
+        net.output(x.mul(7));
+        for (int i = 0; i < 2; i++) {
+            assertEquals(0.0, net.getLayer(i).getParam("sx").getDouble(0), 0.0, "layer " + i + " sx after inference");
+        }
+        net.paramTable().forEach((k, v) -> {
+            if (!k.endsWith("_sw")) {
+                assertEquals(before.get(k), v, "inference wrote parameter " + k);
+            }
+        });
+    }
+
+    /** A calibration that sees no batch fails, and leaves the trained input steps as they were. */
+    @Test
+    void failedCalibrationKeepsTheTrainedInputSteps() {
+        MultiLayerNetwork net = net(false, null);
+        INDArray x = TestNets.input(DataType.DOUBLE, 22, 4, 1, 6, 6);
+        net.fit(new DataSet(x, TestNets.labels(DataType.DOUBLE, 4, 3)));
+        double sx0 = net.getLayer(0).getParam("sx").getDouble(0);
+        double sx1 = net.getLayer(1).getParam("sx").getDouble(0);
+        assertTrue(sx0 > 0 && sx1 > 0);
+        ListDataSetIterator<DataSet> empty = new ListDataSetIterator<>(List.of(), 1);
+        assertThrows(IllegalArgumentException.class, () -> LsqLayers.calibrate(net, empty, 1));
+        assertEquals(sx0, net.getLayer(0).getParam("sx").getDouble(0), 0.0);
+        assertEquals(sx1, net.getLayer(1).getParam("sx").getDouble(0), 0.0);
     }
 
     @Test
@@ -96,7 +139,9 @@ class LsqInitTest {
             w.assign(pretrained);
             net.output(TestNets.input(DataType.DOUBLE, 3, 2, 1, 6, 6));
             StepLayout layout = perChannel ? StepLayout.perChannel(3) : StepLayout.perTensor();
-            INDArray expected = LsqMath.initialSteps(pretrained, layout, lsq(net, 0).lsqConf().weightRange());
+            INDArray expected = LsqMath.initialSteps(pretrained, new Quantizer(
+                    lsq(net, 0).lsqConf().getWeightQuantizer().range().bits(),
+                    lsq(net, 0).lsqConf().getWeightQuantizer().range().signed(), layout.axis(), GradientScale.paper()));
             TestNets.assertClose(expected, net.getLayer(0).getParam("sw").reshape(expected.shape()), 1e-15,
                     "weight step from the pretrained weights, perChannel=" + perChannel);
             assertEquals(perChannel ? 4 : 1, expected.length());

@@ -142,7 +142,7 @@ class LsqIntegerEquivalenceTest {
         MultiLayerNetwork weightsOnly = single(new LsqDense.Builder().name("fc").nIn(4).nOut(2).quantizeInputs(false)
                 .build(), InputType.feedForward(4), DataType.DOUBLE);
         LsqIntegerParams p = LsqLayers.integerParams(weightsOnly, "fc");
-        assertNull(p.inputRange());
+        assertNull(p.inputQuantizer());
         assertTrue(Double.isNaN(p.inputStep()));
         assertEquals(DataType.INT32, p.weightCodes().dataType());
         MultiLayerNetwork off = single(new LsqDense.Builder().name("fc").nIn(4).nOut(2).quantize(false).build(),
@@ -154,9 +154,11 @@ class LsqIntegerEquivalenceTest {
     private static void assertCodesInRange(LsqIntegerParams p, INDArray x) {
         INDArray wc = p.weightCodes();
         assertEquals(DataType.INT32, wc.dataType());
-        assertTrue(wc.minNumber().intValue() >= -p.weightRange().qn() && wc.maxNumber().intValue() <= p.weightRange().qp());
+        assertTrue(wc.minNumber().intValue() >= -p.weightQuantizer().range().qn()
+                && wc.maxNumber().intValue() <= p.weightQuantizer().range().qp());
         INDArray xc = p.inputCodes(x);
-        assertTrue(xc.minNumber().intValue() >= -p.inputRange().qn() && xc.maxNumber().intValue() <= p.inputRange().qp());
+        assertTrue(xc.minNumber().intValue() >= -p.inputQuantizer().range().qn()
+                && xc.maxNumber().intValue() <= p.inputQuantizer().range().qp());
         assertTrue(xc.maxNumber().intValue() > 0, "input codes must not be trivially zero");
     }
 

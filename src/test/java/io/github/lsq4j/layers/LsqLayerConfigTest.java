@@ -10,11 +10,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.lsq4j.quant.GradientScale;
 import io.github.lsq4j.quant.LsqMath;
-import io.github.lsq4j.quant.QuantRange;
-import io.github.lsq4j.quant.StepLayout;
+import io.github.lsq4j.quant.Quantizer;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Supplier;
+import java.util.function.UnaryOperator;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.ConvolutionMode;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
@@ -33,6 +34,7 @@ import org.nd4j.linalg.learning.config.Adam;
 import org.nd4j.linalg.learning.config.NoOp;
 import org.nd4j.linalg.learning.config.Sgd;
 import org.nd4j.linalg.learning.regularization.L2Regularization;
+import org.nd4j.shade.jackson.databind.node.ObjectNode;
 
 /** Configuration: parameters and their shapes, builder validation, toString, JSON, per-parameter rules. */
 class LsqLayerConfigTest {
@@ -132,8 +134,8 @@ class LsqLayerConfigTest {
                 .perChannelWeights(true).activation(Activation.RELU).gradientScale(GradientScale.fixed(0.5))
                 .stepUpdater(new Sgd(0.01)).build().toString();
         for (String f : new String[] {"LsqConv2D", "name=c1", "nIn=2", "nOut=8", "kernelSize=[3, 3]", "stride=[2, 2]",
-                "padding=[1, 1]", "convolutionMode=Same", "2 bits per channel", "3 bits unsigned", "RELU", "FIXED",
-                "0.5", "stepUpdater"}) {
+                "padding=[1, 1]", "convolutionMode=Same", "weights=2 bits signed per channel",
+                "inputs=3 bits unsigned per tensor", "RELU", "FIXED", "0.5", "stepUpdater"}) {
             assertTrue(s.contains(f), s + " should contain " + f);
         }
         String d = new LsqDense.Builder().nIn(4).nOut(2).quantize(false).build().toString();
@@ -161,13 +163,21 @@ class LsqLayerConfigTest {
         assertEquals(a.getNOut(), b.getNOut());
         assertEquals(a.getActivation(), b.getActivation());
         assertEquals(a.isHasBias(), b.isHasBias());
-        assertEquals(a.getWeightBits(), b.getWeightBits());
-        assertEquals(a.getInputBits(), b.getInputBits());
-        assertEquals(a.isInputSigned(), b.isInputSigned());
-        assertEquals(a.isPerChannelWeights(), b.isPerChannelWeights());
-        assertEquals(a.getGradientScaleMode(), b.getGradientScaleMode());
-        assertEquals(Double.doubleToLongBits(a.getGradientScaleValue()), Double.doubleToLongBits(b.getGradientScaleValue()));
-        assertEquals(a.gradientScale(), b.gradientScale());
+        assertEquals(a.getWeightQuantizer(), b.getWeightQuantizer());
+        assertEquals(a.getInputQuantizer(), b.getInputQuantizer());
+        for (Quantizer[] q : new Quantizer[][] {{a.getWeightQuantizer(), b.getWeightQuantizer()},
+                {a.getInputQuantizer(), b.getInputQuantizer()}}) {
+            if (q[0] != null) {
+                assertEquals(q[0].bits(), q[1].bits());
+                assertEquals(q[0].signed(), q[1].signed());
+                assertEquals(q[0].channelAxis(), q[1].channelAxis());
+                assertEquals(q[0].gradientScale().mode(), q[1].gradientScale().mode());
+                assertEquals(Double.doubleToLongBits(q[0].gradientScale().fixedValue()),
+                        Double.doubleToLongBits(q[1].gradientScale().fixedValue()));
+                assertEquals(q[0].gradientScale(), q[1].gradientScale());
+            }
+        }
+        assertEquals(a.getFormatVersion(), b.getFormatVersion());
         assertEquals(a.isQuantizeWeights(), b.isQuantizeWeights());
         assertEquals(a.isQuantizeInputs(), b.isQuantizeInputs());
         assertEquals(a.getStepUpdater(), b.getStepUpdater());
@@ -219,39 +229,119 @@ class LsqLayerConfigTest {
         assertEquals(conf.toJson(), restored.toJson());
     }
 
+    @Test
+    void builderLayersHaveTheCurrentFormatVersionAndJsonKeepsIt() {
+        LsqDense d = fullDense();
+        LsqConv2D c = fullConv();
+        assertEquals(AbstractLsqLayer.FORMAT_VERSION, d.getFormatVersion());
+        assertEquals(AbstractLsqLayer.FORMAT_VERSION, c.getFormatVersion());
+        MultiLayerConfiguration conf = new NeuralNetConfiguration.Builder().list().layer(c).layer(d)
+                .layer(TestNets.output(2)).setInputType(InputType.convolutional(8, 8, 3)).build();
+        String json = conf.toJson();
+        assertTrue(json.contains("\"formatVersion\""), json);
+        MultiLayerConfiguration restored = MultiLayerConfiguration.fromJson(json);
+        for (int i = 0; i < 2; i++) {
+            assertEquals(AbstractLsqLayer.FORMAT_VERSION,
+                    ((AbstractLsqLayer) restored.getConf(i).getLayer()).getFormatVersion());
+        }
+    }
+
+    private static MultiLayerConfiguration lsqConf() {
+        return new NeuralNetConfiguration.Builder().list().layer(fullConv()).layer(fullDense())
+                .layer(TestNets.output(2)).setInputType(InputType.convolutional(8, 8, 3)).build();
+    }
+
+    /** Reading the JSON fails; the exception or one of its causes mentions every fragment. */
+    private static void assertJsonRefused(String json, String... fragments) {
+        Exception e = assertThrows(Exception.class, () -> MultiLayerConfiguration.fromJson(json));
+        StringBuilder chain = new StringBuilder();
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            chain.append(t.getMessage()).append(" | ");
+        }
+        for (String f : fragments) {
+            assertTrue(chain.toString().contains(f), "'" + chain + "' should mention '" + f + "'");
+        }
+    }
+
+    @Test
+    void jsonOfANewerFormatVersionIsRefused() {
+        String json = TestNets.editLsqLayerJson(lsqConf().toJson(), layer -> layer.put("formatVersion", 99));
+        assertJsonRefused(json, "formatVersion 99", "newer");
+    }
+
+    @Test
+    void jsonWithAnInvalidQuantizerIsRefusedNamingTheValue() {
+        String json = TestNets.editLsqLayerJson(lsqConf().toJson(), layer -> {
+            if (layer.get("weightQuantizer").isObject()) {
+                ((ObjectNode) layer.get("weightQuantizer")).put("bits", 12);
+            } else {
+                ((ObjectNode) layer.get("inputQuantizer")).put("bits", 12);
+            }
+        });
+        assertJsonRefused(json, "bits", "got 12");
+    }
+
+    @Test
+    void jsonWithAnOldFormatPropertyIsRefusedNamingIt() {
+        String json = TestNets.editLsqLayerJson(lsqConf().toJson(), layer -> layer.put("weightBits", 4));
+        assertJsonRefused(json, "'weightBits'", "format version");
+    }
+
     private static AbstractLsqLayer layerOf(ComputationGraphConfiguration c, String name) {
         return (AbstractLsqLayer) ((org.deeplearning4j.nn.conf.graph.LayerVertex) c.getVertices().get(name))
                 .getLayerConf().getLayer();
     }
 
+    /** fullDense() with its input quantizer on (6 bits unsigned, as fullDense() sets it up before switching it off). */
+    private static LsqDense fullDenseWithInputs() {
+        LsqDense d = fullDense();
+        d.setInputQuantizer(INPUTS_OF_FULL_DENSE);
+        return d;
+    }
+
+    private static final Quantizer INPUTS_OF_FULL_DENSE =
+            Quantizer.unsigned(6).withGradientScale(GradientScale.fixed(0.25));
+
     @Test
     void equalsSeesEveryLsqField() {
-        LsqDense a = fullDense();
-        List<Runnable> changes = List.of(() -> a.setWeightBits(4), () -> a.setInputBits(2),
-                () -> a.setInputSigned(true), () -> a.setPerChannelWeights(false), () -> a.setGradientScaleValue(0.3),
-                () -> a.setGradientScaleMode(GradientScale.Mode.PAPER), () -> a.setQuantizeInputs(true),
-                () -> a.setQuantizeWeights(false), () -> a.setStepUpdater(null), () -> a.setHasBias(true),
-                () -> a.setActivation(Activation.RELU), () -> a.setNIn(8), () -> a.setNOut(6));
-        for (Runnable change : changes) {
-            LsqDense before = fullDense();
-            change.run();
-            assertNotEquals(before, a);
-            // reset for the next change
-            LsqDense fresh = fullDense();
-            a.setWeightBits(fresh.getWeightBits());
-            a.setInputBits(fresh.getInputBits());
-            a.setInputSigned(fresh.isInputSigned());
-            a.setPerChannelWeights(fresh.isPerChannelWeights());
-            a.setGradientScaleValue(fresh.getGradientScaleValue());
-            a.setGradientScaleMode(fresh.getGradientScaleMode());
-            a.setQuantizeInputs(fresh.isQuantizeInputs());
-            a.setQuantizeWeights(fresh.isQuantizeWeights());
-            a.setStepUpdater(fresh.getStepUpdater());
-            a.setHasBias(fresh.isHasBias());
-            a.setActivation(fresh.getActivation());
-            a.setNIn(fresh.getNIn());
-            a.setNOut(fresh.getNOut());
-            assertEquals(fresh, a);
+        // fullDense() quantizes no inputs; the input quantizer's fields are also changed on a copy that does.
+        for (Supplier<LsqDense> base : List.<Supplier<LsqDense>>of(LsqLayerConfigTest::fullDense,
+                LsqLayerConfigTest::fullDenseWithInputs)) {
+            LsqDense a = base.get();
+            Quantizer w = a.getWeightQuantizer();
+            Quantizer in = a.getInputQuantizer() != null ? a.getInputQuantizer() : INPUTS_OF_FULL_DENSE;
+            assertEquals(Quantizer.signed(3).perChannel(LsqDense.WEIGHT_CHANNEL_AXIS)
+                    .withGradientScale(GradientScale.fixed(0.25)), w);
+            List<UnaryOperator<Quantizer>> quantizerChanges = List.of(q -> q.withBits(4), q -> q.withBits(2),
+                    q -> q.withSigned(!q.signed()), q -> q.isPerChannel() ? q.perTensor() : q.perChannel(1),
+                    q -> q.withGradientScale(GradientScale.fixed(0.3)), q -> q.withGradientScale(GradientScale.paper()),
+                    q -> q.withGradientScale(GradientScale.batchInclusive()),
+                    q -> q.withGradientScale(GradientScale.none()));
+            List<Runnable> changes = new ArrayList<>();
+            for (UnaryOperator<Quantizer> change : quantizerChanges) {
+                changes.add(() -> a.setWeightQuantizer(change.apply(w)));
+                changes.add(() -> a.setInputQuantizer(change.apply(in)));
+            }
+            changes.addAll(List.of(() -> a.setInputQuantizer(a.getInputQuantizer() == null ? in : null),
+                    () -> a.setWeightQuantizer(null), () -> a.setStepUpdater(null), () -> a.setHasBias(true),
+                    () -> a.setActivation(Activation.RELU), () -> a.setNIn(8), () -> a.setNOut(6),
+                    () -> a.setFormatVersion(AbstractLsqLayer.FORMAT_VERSION - 1)));
+            for (Runnable change : changes) {
+                LsqDense before = base.get();
+                change.run();
+                assertNotEquals(before, a);
+                // reset for the next change
+                LsqDense fresh = base.get();
+                a.setWeightQuantizer(fresh.getWeightQuantizer());
+                a.setInputQuantizer(fresh.getInputQuantizer());
+                a.setStepUpdater(fresh.getStepUpdater());
+                a.setHasBias(fresh.isHasBias());
+                a.setActivation(fresh.getActivation());
+                a.setNIn(fresh.getNIn());
+                a.setNOut(fresh.getNOut());
+                a.setFormatVersion(fresh.getFormatVersion());
+                assertEquals(fresh, a);
+            }
         }
         LsqConv2D c = fullConv();
         c.setKernelSize(new int[] {1, 1});
@@ -320,15 +410,14 @@ class LsqLayerConfigTest {
         net.fit(x, y);
         net.fit(x, y);
         AbstractLsqLayer c = ((LsqRuntimeLayer) net.getLayer(0)).lsqConf();
-        double sx0 = LsqMath.initialSteps(x, StepLayout.perTensor(), c.inputRange()).getDouble(0);
+        double sx0 = LsqMath.initialSteps(x, c.getInputQuantizer().perTensor()).getDouble(0);
         assertEquals(sx0, net.getLayer(0).getParam("sx").getDouble(0), 0, "step learning rate 0: sx stays at its init");
         assertEquals(sw0, net.getLayer(0).getParam("sw").getDouble(0), 0, "step learning rate 0: sw stays at its init");
         assertFalse(w0.equals(net.getLayer(0).getParam("W")), "weights still train");
     }
 
     private static double initialWeightStep(MultiLayerNetwork net) {
-        return LsqMath.initialSteps(net.getLayer(0).getParam("W"), StepLayout.perTensor(), QuantRange.of(4, true))
-                .getDouble(0);
+        return LsqMath.initialSteps(net.getLayer(0).getParam("W"), Quantizer.signed(4)).getDouble(0);
     }
 
     private static MultiLayerNetwork denseNet(double weightDecay, org.nd4j.linalg.learning.config.IUpdater stepUpdater) {

@@ -78,9 +78,10 @@ class LsqLayerGradientTest {
         SDVariable xv = sd.var("x", x.dup());
         Map<String, SDVariable> p = new java.util.LinkedHashMap<>();
         params.forEach((k, v) -> p.put(k, sd.var(k, v.dup())));
-        SDVariable xq = LsqOp.quantize(sd, "qx", xv, p.get(AbstractLsqLayer.INPUT_STEP_KEY), c.inputSpec()).value();
+        SDVariable xq = LsqOp.quantize(sd, "qx", xv, p.get(AbstractLsqLayer.INPUT_STEP_KEY), c.getInputQuantizer(),
+                true).value();
         SDVariable wq = LsqOp.quantize(sd, "qw", p.get(AbstractLsqLayer.WEIGHT_KEY),
-                p.get(AbstractLsqLayer.WEIGHT_STEP_KEY), c.weightSpec()).value();
+                p.get(AbstractLsqLayer.WEIGHT_STEP_KEY), c.getWeightQuantizer(), false).value();
         SDVariable z = c.getActivation().asSameDiff("out", sd,
                 c.linear(sd, xq, wq, c.isHasBias() ? p.get(AbstractLsqLayer.BIAS_KEY) : null));
         sd.sum("loss", z.mul(sd.constant(upstream))).markAsLoss();

@@ -160,8 +160,8 @@ class LsqStockEquivalenceTest {
             setNIn(d.getNIn());
             setNOut(d.getNOut());
             setActivation(d.getActivation());
-            setQuantizeWeights(false);
-            setQuantizeInputs(false);
+            setWeightQuantizer(null);
+            setInputQuantizer(null);
             setWeightInit(d.getWeightInit());
             setUpdater(d.getUpdater());
             setRegularization(d.getRegularization());

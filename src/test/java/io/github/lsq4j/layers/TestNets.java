@@ -3,8 +3,11 @@ package io.github.lsq4j.layers;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.util.Arrays;
 import java.util.Map;
+import java.util.function.Consumer;
 import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
@@ -27,6 +30,9 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.learning.config.IUpdater;
 import org.nd4j.linalg.lossfunctions.LossFunctions;
+import org.nd4j.shade.jackson.databind.JsonNode;
+import org.nd4j.shade.jackson.databind.ObjectMapper;
+import org.nd4j.shade.jackson.databind.node.ObjectNode;
 
 /**
  * Twin networks for the tests: the same architecture built from stock DL4J layers or from LSQ layers,
@@ -185,6 +191,39 @@ final class TestNets {
         static double absDiffMax(INDArray a, INDArray b) {
             return a.castTo(DataType.DOUBLE).sub(b.castTo(DataType.DOUBLE)).amaxNumber().doubleValue();
         }
+    }
+
+    /**
+     * Edits the JSON of a network configuration: applies {@code edit} to every LSQ layer object (an
+     * object with a {@code weightQuantizer} property) and returns the edited JSON.
+     *
+     * @param json the configuration's JSON ({@code toJson()})
+     * @param edit the edit of one LSQ layer object
+     * @return the edited JSON
+     * @throws AssertionError if the JSON holds no LSQ layer
+     */
+    static String editLsqLayerJson(String json, Consumer<ObjectNode> edit) {
+        ObjectMapper mapper = NeuralNetConfiguration.mapper();
+        try {
+            JsonNode root = mapper.readTree(json);
+            int edited = editLsqLayers(root, edit);
+            assertTrue(edited > 0, "no LSQ layer in the JSON: " + json);
+            return mapper.writeValueAsString(root);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static int editLsqLayers(JsonNode node, Consumer<ObjectNode> edit) {
+        int edited = 0;
+        if (node instanceof ObjectNode o && o.has("weightQuantizer")) {
+            edit.accept(o);
+            edited++;
+        }
+        for (JsonNode child : node) {
+            edited += editLsqLayers(child, edit);
+        }
+        return edited;
     }
 
     static String shape(INDArray a) {

@@ -8,7 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.github.lsq4j.GoldenCases;
 import io.github.lsq4j.GoldenCases.Case;
 import io.github.lsq4j.quant.GradientScale;
-import io.github.lsq4j.quant.QuantRange;
+import io.github.lsq4j.quant.Quantizer;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -57,8 +57,8 @@ class EagerQuantizerTest {
     @MethodSource("perTensorCases")
     void equalsTheGraphOpInFloat(Case c) {
         Result eager = run(DataType.FLOAT, c);
-        OpRunner graph = OpRunner.run(DataType.FLOAT, c.v(), c.shape(), c.s(), c.upstream(), QuantizerSpec.builder()
-                .bits(c.bits()).signed(c.signed()).layout(c.layout()).gradientScale(GradientScale.fixed(c.g())).build());
+        OpRunner graph = OpRunner.run(DataType.FLOAT, c.v(), c.shape(), c.s(), c.upstream(),
+                c.quantizer(GradientScale.fixed(c.g())), false);
         assertClose("vhat", graph.value(), eager.value, 0, c.kind());
         assertClose("dv", graph.dv(), eager.dv, 1e-6, c.kind());
         assertEquals(graph.ds()[0], eager.ds, 1e-6 * Math.max(1, Math.abs(graph.ds()[0])), "ds");
@@ -69,15 +69,14 @@ class EagerQuantizerTest {
         Nd4j.getRandom().setSeed(7);
         INDArray v = Nd4j.randn(DataType.FLOAT, 8, 16, 12, 12).muli(1.7);
         INDArray up = Nd4j.randn(DataType.FLOAT, 8, 16, 12, 12);
-        QuantRange range = QuantRange.of(3, true);
+        Quantizer quantizer = Quantizer.signed(3);
         double s = 0.41;
         double g = 1 / Math.sqrt(16 * 12 * 12 * 3.0);
-        INDArray value = EagerQuantizer.quantize(v, s, range, v.ulike());
+        INDArray value = EagerQuantizer.quantize(v, s, quantizer, v.ulike());
         INDArray grad = up.dup();
-        double ds = EagerQuantizer.backward(v, s, range, g, grad, v.ulike(), v.ulike());
+        double ds = EagerQuantizer.backward(v, s, quantizer, g, grad, v.ulike(), v.ulike());
         OpRunner graph = OpRunner.run(DataType.FLOAT, v.data().asDouble(), v.shape(), new double[] {s},
-                up.data().asDouble(), QuantizerSpec.builder().bits(3).signed(true).gradientScale(GradientScale.fixed(g))
-                        .build());
+                up.data().asDouble(), new Quantizer(3, true, Quantizer.PER_TENSOR, GradientScale.fixed(g)), false);
         assertClose("vhat", graph.value(), value.data().asDouble(), 0);
         assertClose("dv", graph.dv(), grad.data().asDouble(), 1e-6);
         assertEquals(graph.ds()[0], ds, 1e-4 * Math.abs(graph.ds()[0]), "ds");
@@ -88,7 +87,7 @@ class EagerQuantizerTest {
     void rejectsArraysOfAnotherShapeNamingTheShapes() {
         INDArray v = Nd4j.zeros(DataType.FLOAT, 2, 3);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> EagerQuantizer.quantize(v, 1, QuantRange.of(4, true), Nd4j.zeros(DataType.FLOAT, 3, 2)));
+                () -> EagerQuantizer.quantize(v, 1, Quantizer.signed(4), Nd4j.zeros(DataType.FLOAT, 3, 2)));
         assertTrue(e.getMessage().contains("[2, 3]") && e.getMessage().contains("[3, 2]"), e.getMessage());
     }
 
@@ -98,8 +97,8 @@ class EagerQuantizerTest {
     private static Result run(DataType type, Case c) {
         INDArray v = Nd4j.createFromArray(c.v()).reshape('c', c.shape()).castTo(type);
         INDArray grad = Nd4j.createFromArray(c.upstream()).reshape('c', c.shape()).castTo(type);
-        INDArray value = EagerQuantizer.quantize(v, c.s()[0], c.range(), v.ulike());
-        double ds = EagerQuantizer.backward(v, c.s()[0], c.range(), c.g(), grad, v.ulike(), v.ulike());
+        INDArray value = EagerQuantizer.quantize(v, c.s()[0], c.quantizer(), v.ulike());
+        double ds = EagerQuantizer.backward(v, c.s()[0], c.quantizer(), c.g(), grad, v.ulike(), v.ulike());
         return new Result(value.castTo(DataType.DOUBLE).data().asDouble(), grad.castTo(DataType.DOUBLE).data().asDouble(),
                 ds);
     }

@@ -39,7 +39,8 @@ class LsqOpGoldenTest {
     }
 
     private static void assertMatchesGolden(Case c, DataType type, double tol, double stepTol) {
-        OpRunner out = OpRunner.run(type, c.v(), c.shape(), c.s(), c.upstream(), spec(c, GradientScale.fixed(c.g())));
+        OpRunner out = OpRunner.run(type, c.v(), c.shape(), c.s(), c.upstream(), c.quantizer(GradientScale.fixed(c.g())),
+                false);
         assertClose("codes", c.codes(), out.codes(), 0, c.kind());
         assertClose("vhat", c.vhat(), out.value(), tol, c.kind());
         assertClose("dv", c.dv(), out.dv(), tol, c.kind());
@@ -50,11 +51,7 @@ class LsqOpGoldenTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("paperScaleCases")
     void paperGradientScaleCountsTheElementsThatShareAStep(Case c) {
-        OpRunner out = OpRunner.run(c.v(), c.shape(), c.s(), c.upstream(), spec(c, GradientScale.paper()));
+        OpRunner out = OpRunner.run(c.v(), c.shape(), c.s(), c.upstream(), c.quantizer(GradientScale.paper()), false);
         assertClose("ds", c.ds(), out.ds(), 1e-9);
-    }
-
-    private static QuantizerSpec spec(Case c, GradientScale scale) {
-        return QuantizerSpec.builder().bits(c.bits()).signed(c.signed()).layout(c.layout()).gradientScale(scale).build();
     }
 }

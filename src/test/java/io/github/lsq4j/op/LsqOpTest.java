@@ -10,6 +10,7 @@ import io.github.lsq4j.StraightThroughSurrogate;
 import io.github.lsq4j.quant.GradientScale;
 import io.github.lsq4j.quant.LsqMath;
 import io.github.lsq4j.quant.QuantRange;
+import io.github.lsq4j.quant.Quantizer;
 import io.github.lsq4j.quant.StepLayout;
 import java.util.Arrays;
 import java.util.Map;
@@ -42,8 +43,8 @@ class LsqOpTest {
         double[] upstream = random.doubles(v.length, -1, 1).toArray();
         double g = 0.2;
 
-        OpRunner out = OpRunner.run(v, shape, steps, upstream, QuantizerSpec.builder().bits(3).signed(false)
-                .layout(layout).gradientScale(GradientScale.fixed(g)).build());
+        OpRunner out = OpRunner.run(v, shape, steps, upstream,
+                new Quantizer(3, false, layout.axis(), GradientScale.fixed(g)), false);
 
         StraightThroughSurrogate h = new StraightThroughSurrogate(v, shape, layout, steps, range, upstream);
         assertClose("dv", h.finiteDifferencesV(), out.dv(), 1e-6);
@@ -62,7 +63,7 @@ class LsqOpTest {
         SDVariable s = sd.var("s", Nd4j.createFromArray(0.1f));
         SDVariable target = sd.placeHolder("target", DataType.FLOAT, 4);
         QuantizedVariable q = LsqOp.quantize(sd, "q", v, s,
-                QuantizerSpec.forWeights(4, StepLayout.perTensor(), GradientScale.none()));
+                new Quantizer(4, true, StepLayout.perTensor().axis(), GradientScale.none()), false);
         sd.math.squaredDifference(q.value(), target).sum().rename("loss").markAsLoss();
         sd.setTrainingConfig(TrainingConfig.builder().updater(new Sgd(0.05)).dataSetFeatureMapping("target")
                 .markLabelsUnused().build());
@@ -96,9 +97,11 @@ class LsqOpTest {
             double[] v = random.doubles(batch * 12, 0, 2).toArray();
             double[] upstream = random.doubles(v.length, -1, 1).toArray();
             double[] step = {0.2};
-            OpRunner out = OpRunner.run(v, shape, step, upstream, QuantizerSpec.forInputs(4, false, policy));
+            OpRunner out = OpRunner.run(v, shape, step, upstream, new Quantizer(4, false, Quantizer.PER_TENSOR, policy),
+                    true);
             double g = policy.value(12, batch, range);
-            double[] expected = LsqMath.gradients(v, shape, StepLayout.perTensor(), step, range, upstream, g).ds();
+            double[] expected = LsqMath.gradients(v, shape, new Quantizer(range.bits(), range.signed(),
+                    StepLayout.perTensor().axis(), GradientScale.paper()), step, upstream, g).ds();
             assertClose(mode + ", batch " + batch, expected, out.ds(), 1e-9);
         }
     }
@@ -109,15 +112,17 @@ class LsqOpTest {
         SameDiff sd = SameDiff.create();
         SDVariable x = sd.placeHolder("x", DataType.DOUBLE, -1, 6);
         SDVariable s = sd.var("s", Nd4j.createFromArray(new double[] {0.5}));
-        QuantizedVariable q = LsqOp.quantize(sd, "q", x, s, QuantizerSpec.forInputs(2, true, GradientScale.paper()));
+        QuantizedVariable q = LsqOp.quantize(sd, "q", x, s,
+                new Quantizer(2, true, Quantizer.PER_TENSOR, GradientScale.paper()), true);
         q.value().sum().rename("loss").markAsLoss();
         QuantRange range = QuantRange.of(2, true);
         for (int batch : new int[] {1, 4}) {
             INDArray input = Nd4j.linspace(DataType.DOUBLE, -2, 0.1, batch * 6).reshape(batch, 6);
             double[] ds = QuietSameDiff.call(() -> sd.calculateGradients(Map.of("x", input), "s")).get("s").data()
                     .asDouble();
-            double[] expected = LsqMath.gradients(input.data().asDouble(), input.shape(), StepLayout.perTensor(),
-                    new double[] {0.5}, range, ones(batch * 6), GradientScale.paperFormula(6, range)).ds();
+            double[] expected = LsqMath.gradients(input.data().asDouble(), input.shape(),
+                    new Quantizer(range.bits(), range.signed(), StepLayout.perTensor().axis(), GradientScale.paper()),
+                    new double[] {0.5}, ones(batch * 6), GradientScale.paperFormula(6, range)).ds();
             assertClose("ds at batch " + batch, expected, ds, 1e-9);
         }
     }
@@ -130,7 +135,7 @@ class LsqOpTest {
         SDVariable v = sd.var("v", Nd4j.createFromArray(0.5, -0.25, 1.2e-8, -2e-8));
         SDVariable s = sd.var("s", Nd4j.createFromArray(0.1));
         QuantizedVariable q = LsqOp.quantize(sd, "q", v, s,
-                QuantizerSpec.forWeights(4, StepLayout.perTensor(), GradientScale.none()));
+                new Quantizer(4, true, StepLayout.perTensor().axis(), GradientScale.none()), false);
         q.value().sum().rename("loss").markAsLoss();
         s.getArr().assign(badStep);
 
@@ -148,7 +153,7 @@ class LsqOpTest {
     @ValueSource(ints = {1, 9})
     void bitsOutOfRangeAreRefusedWithTheValue(int bits) {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> QuantizerSpec.builder().bits(bits).build());
+                () -> new Quantizer(bits, true, Quantizer.PER_TENSOR, GradientScale.paper()));
         assertTrue(e.getMessage().contains("got " + bits), e.getMessage());
     }
 
@@ -158,7 +163,7 @@ class LsqOpTest {
         SDVariable w = sd.var("w", Nd4j.rand(DataType.FLOAT, 3, 3, 4, 5));
         SDVariable s = sd.var("s", Nd4j.ones(DataType.FLOAT, 4));
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> LsqOp.quantize(sd, "conv1", w, s,
-                QuantizerSpec.forWeights(4, StepLayout.perChannel(3), GradientScale.paper())));
+                new Quantizer(4, true, StepLayout.perChannel(3).axis(), GradientScale.paper()), false));
         assertTrue(e.getMessage().contains("conv1") && e.getMessage().contains("4 elements")
                 && e.getMessage().contains("5 channels on axis 3"), e.getMessage());
     }
@@ -170,8 +175,19 @@ class LsqOpTest {
         SDVariable w = sd.var("w", Nd4j.rand(DataType.FLOAT, 2, 3));
         SDVariable s = sd.var("s", Nd4j.createFromArray((float) step));
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> LsqOp.quantize(sd, "fc", w, s,
-                QuantizerSpec.forWeights(4, StepLayout.perTensor(), GradientScale.paper())));
+                new Quantizer(4, true, StepLayout.perTensor().axis(), GradientScale.paper()), false));
         assertTrue(e.getMessage().contains("fc") && e.getMessage().contains("got " + (float) step), e.getMessage());
+    }
+
+    /** The batch axis cannot carry per-channel steps: each example would get its own step. */
+    @Test
+    void perChannelStepsOnTheBatchAxisOfBatchedDataAreRefused() {
+        SameDiff sd = SameDiff.create();
+        SDVariable x = sd.var("x", Nd4j.rand(DataType.FLOAT, 4, 3));
+        SDVariable s = sd.var("s", Nd4j.ones(DataType.FLOAT, 4));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> LsqOp.quantize(sd, "in", x, s,
+                Quantizer.signed(4).perChannel(0), true));
+        assertTrue(e.getMessage().contains("per-channel steps cannot lie on axis 0 of batched data"), e.getMessage());
     }
 
     private static double[] ones(int n) {

@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.lsq4j.layers.LsqDense;
 import io.github.lsq4j.quant.GradientScale;
-import io.github.lsq4j.quant.StepLayout;
+import io.github.lsq4j.quant.Quantizer;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -32,7 +32,7 @@ class QuietSameDiffTest {
         SameDiff sd = SameDiff.create();
         SDVariable v = sd.var("v", Nd4j.createFromArray(0.5, -0.25, 1.0));
         SDVariable s = sd.var("s", Nd4j.createFromArray(0.1));
-        LsqOp.quantize(sd, "q", v, s, QuantizerSpec.forWeights(4, StepLayout.perTensor(), GradientScale.none()))
+        LsqOp.quantize(sd, "q", v, s, Quantizer.signed(4).withGradientScale(GradientScale.none()), false)
                 .value().sum().rename("loss").markAsLoss();
         return sd;
     }

@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.github.lsq4j.convert.LsqConverter;
+import io.github.lsq4j.convert.QuantizationPolicy;
 import java.util.List;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.layers.BaseLayer;
@@ -12,6 +14,7 @@ import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.nd4j.linalg.learning.regularization.L2Regularization;
 
 class LsqRecipeTest {
@@ -43,6 +46,36 @@ class LsqRecipeTest {
         assertEquals(tuned.getLayerWiseConfigurations(), restored);
         tuned.fit(TrainTestNets.blobs(64, 16, 2));
         assertTrue(tuned.getIterationCount() > 0);
+    }
+
+    private static void assertSameSettings(LsqRecipe expected, LsqRecipe actual) {
+        assertEquals(expected.learningRate(), actual.learningRate(), "learning rate");
+        assertEquals(expected.weightDecay(), actual.weightDecay(), "weight decay");
+        assertEquals(expected.momentum(), actual.momentum(), "momentum");
+    }
+
+    @ParameterizedTest(name = "{0} bits")
+    @ValueSource(ints = {2, 3, 4, 8})
+    void recipeOfAPolicyIsTheRecipeOfItsBits(int bits) {
+        assertSameSettings(LsqRecipe.paper(bits), LsqRecipe.paper(QuantizationPolicy.paper(bits)));
+    }
+
+    /** The first and last layer's 8 bits do not count: the narrowest weight quantizer sets the precision. */
+    @Test
+    void recipeOfAConvertedNetworkIsTheRecipeOfItsNarrowestWeights() {
+        MultiLayerNetwork net = LsqConverter.convert(TrainTestNets.deepMlp(1), QuantizationPolicy.paper(2));
+        LsqRecipe recipe = LsqRecipe.paper(net);
+        assertSameSettings(LsqRecipe.paper(2), recipe);
+        assertEquals(0.01, recipe.learningRate());
+        assertEquals(0.25e-4, recipe.weightDecay());
+    }
+
+    @Test
+    void recipeOfANetworkWithoutQuantizedWeightsIsRefused() {
+        assertThrows(IllegalArgumentException.class, () -> LsqRecipe.paper(TrainTestNets.mlp(1)));
+        MultiLayerNetwork floatCopy = LsqConverter.convert(TrainTestNets.deepMlp(1),
+                QuantizationPolicy.builder(2).quantize(false).build());
+        assertThrows(IllegalArgumentException.class, () -> LsqRecipe.paper(floatCopy));
     }
 
     @Test

@@ -31,6 +31,19 @@ final class TrainTestNets {
         return net;
     }
 
+    /** Three dense layers (so that the paper's first/last-layer exception leaves a middle layer). */
+    static MultiLayerNetwork deepMlp(long seed) {
+        MultiLayerNetwork net = new MultiLayerNetwork(new NeuralNetConfiguration.Builder().seed(seed)
+                .updater(new Sgd(0.1)).weightInit(WeightInit.XAVIER).list()
+                .layer(new DenseLayer.Builder().nIn(4).nOut(16).activation(Activation.RELU).build())
+                .layer(new DenseLayer.Builder().nIn(16).nOut(8).activation(Activation.RELU).build())
+                .layer(new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nIn(8).nOut(3)
+                        .activation(Activation.SOFTMAX).build())
+                .build());
+        net.init();
+        return net;
+    }
+
     /** Three classes, told apart by which of the first three features is largest. */
     static DataSetIterator blobs(int n, int batch, long seed) {
         Nd4j.getRandom().setSeed(seed);

@@ -2,9 +2,7 @@ package io.github.lsq4j.samples.bench;
 
 import io.github.lsq4j.op.LsqOp;
 import io.github.lsq4j.op.QuantizedVariable;
-import io.github.lsq4j.op.QuantizerSpec;
-import io.github.lsq4j.quant.GradientScale;
-import io.github.lsq4j.quant.StepLayout;
+import io.github.lsq4j.quant.Quantizer;
 import io.github.lsq4j.samples.SampleCli;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -103,8 +101,7 @@ public final class QuantizerBenchmark {
         SDVariable v = sd.var("v", v0.dup());
         SDVariable step = sd.var("step", Nd4j.scalar(DataType.FLOAT, s0).reshape(1));
         SDVariable upstream = sd.constant("upstream", up0.dup());
-        QuantizedVariable q = LsqOp.quantize(sd, "q", v, step,
-                QuantizerSpec.forWeights(BITS, StepLayout.perTensor(), GradientScale.paper()));
+        QuantizedVariable q = LsqOp.quantize(sd, "q", v, step, Quantizer.signed(BITS), false);
         SDVariable loss = sd.sum("loss", q.value().mul(upstream));
         sd.setLossVariables(loss);
         String vhatName = q.value().name();

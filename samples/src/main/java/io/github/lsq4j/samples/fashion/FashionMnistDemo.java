@@ -2,9 +2,9 @@ package io.github.lsq4j.samples.fashion;
 
 import io.github.lsq4j.convert.LsqConverter;
 import io.github.lsq4j.convert.QuantizationPolicy;
-import io.github.lsq4j.layers.AbstractLsqLayer;
+import io.github.lsq4j.layers.LsqLayerConfig;
 import io.github.lsq4j.layers.LsqLayers;
-import io.github.lsq4j.layers.LsqRuntimeLayer;
+import io.github.lsq4j.layers.QuantizedLayer;
 import io.github.lsq4j.quant.LsqMath;
 import io.github.lsq4j.samples.SampleCli;
 import io.github.lsq4j.samples.data.FashionMnist;
@@ -129,10 +129,11 @@ public final class FashionMnistDemo {
                 log.info("reusing the {} network of {}", stage, lsqFile);
                 results.put(stage, reused(stage, FineTuner.accuracy(lsq, testData), previous, out, histories));
             } else {
-                lsq = LsqConverter.convert(fp, QuantizationPolicy.paper(bits));
+                QuantizationPolicy policy = QuantizationPolicy.paper(bits);
+                lsq = LsqConverter.convert(fp, policy);
                 LsqLayers.calibrate(lsq, ImageClassificationIterator.builder(train, CALIBRATION_IMAGES)
                         .normalize(FashionMnist.MEAN, FashionMnist.STD).limit(CALIBRATION_IMAGES).build(), 1);
-                lsq = LsqRecipe.paper(bits).applyTo(lsq, iterationsPerEpoch * schedule.lsqEpochs());
+                lsq = LsqRecipe.paper(policy).applyTo(lsq, iterationsPerEpoch * schedule.lsqEpochs());
                 System.out.println("Fine-tuning with LSQ at " + bits + " bits (first and last layer at 8)");
                 results.put(stage, train(stage, lsq, trainData, testData, schedule.lsqEpochs(), histories));
                 ModelFiles.save(lsq, lsqFile);
@@ -171,11 +172,10 @@ public final class FashionMnistDemo {
 
     /** The de-quantized weights of the histogram layer, {@code round(clip(w/s)) * s}. */
     private static double[] lsqWeights(ComputationGraph lsq) {
-        LsqRuntimeLayer layer = LsqLayers.layer(lsq, HISTOGRAM_LAYER);
-        AbstractLsqLayer conf = layer.lsqConf();
-        INDArray w = layer.getParam(AbstractLsqLayer.WEIGHT_KEY);
-        return LsqMath.values(weights(w), w.shape(), conf.weightStepLayout(),
-                weights(layer.getParam(AbstractLsqLayer.WEIGHT_STEP_KEY)), conf.weightRange());
+        QuantizedLayer layer = LsqLayers.layer(lsq, HISTOGRAM_LAYER);
+        INDArray w = layer.getParam(LsqLayerConfig.WEIGHT_KEY);
+        return LsqMath.values(weights(w), w.shape(), layer.lsqConf().getWeightQuantizer(),
+                weights(layer.getParam(LsqLayerConfig.WEIGHT_STEP_KEY)));
     }
 
     private static Map<String, Object> train(String stage, ComputationGraph net, ImageClassificationIterator trainData,

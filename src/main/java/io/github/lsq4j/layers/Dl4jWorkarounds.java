@@ -1,0 +1,84 @@
+package io.github.lsq4j.layers;
+
+import org.deeplearning4j.nn.conf.layers.samediff.AbstractSameDiffLayer;
+import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/**
+ * The workarounds for DL4J 1.0.0-M2.1 that the LSQ layers need, in one place, each with the fault it
+ * works around. Each is tested against the stock layers (see the tests named beside each). The op's
+ * own workarounds (no custom-gradient op, a wrong {@code div} gradient, {@code StopGradient}'s cost)
+ * are documented in {@link io.github.lsq4j.op.LsqOp}, and the dilated-convolution one in
+ * {@link LsqConv2D}, where the code they shape lives.
+ *
+ * <ul>
+ *   <li>{@link #halveEpsilon}: every SameDiff layer's gradients are 2x too large
+ *       ({@code LsqStockEquivalenceTest}, {@code LsqLayerGradientTest}).</li>
+ *   <li>{@link #joinGraph}: every parameter must take part in the SameDiff graph
+ *       ({@code LsqLayerConfigTest.parameterShapes}).</li>
+ *   <li>{@link #validStepPlaceholder}: the graph is defined on placeholder parameter arrays of zeros.</li>
+ *   <li>{@link #computeParamShapes}: lazily computed parameter shapes that inherited methods read
+ *       directly ({@code LsqLayerConfigTest}).</li>
+ *   <li>Parameters are written with {@code getParam(key).assign(...)}: {@code setParam} silently does
+ *       nothing for SameDiff layers.</li>
+ * </ul>
+ */
+final class Dl4jWorkarounds {
+    private Dl4jWorkarounds() {
+    }
+
+    /**
+     * DL4J M2.1 returns every SameDiff layer's gradients 2x too large, for its parameters and for the
+     * epsilon passed down ({@code ExternalErrorsFunction.doDiff} both registers the incoming gradient
+     * and returns it). Everything a layer's backward pass computes is linear in the incoming epsilon,
+     * so halving it before the SameDiff backward pass gives exactly the right gradients.
+     *
+     * @param epsilon the gradient DL4J hands the layer
+     * @return half of it, a new array
+     */
+    static INDArray halveEpsilon(INDArray epsilon) {
+        return epsilon.mul(0.5);
+    }
+
+    /**
+     * DL4J requires every parameter to be part of a SameDiff layer's graph ("No variable/placeholder with
+     * name out-grad" otherwise). The input step is used outside the graph, by the eager input quantizer,
+     * which also writes its gradient; so it joins the graph as an exact zero added to the weights.
+     *
+     * @param w    the weights as the layer computes with them
+     * @param step a parameter that the graph does not otherwise use
+     * @return {@code w + 0 * step}: the value of {@code w}
+     */
+    static SDVariable joinGraph(SDVariable w, SDVariable step) {
+        return w.add(step.mul(0.0));
+    }
+
+    /**
+     * DL4J's {@code doInit} creates the parameter variables filled with zeros and attaches the real
+     * parameter arrays (by replacing, not copying into, the variable's array) only after
+     * {@code defineLayer}. The op checks a step variable's value when the graph is built and would reject
+     * that placeholder zero, so the placeholder is filled with a valid step. An op output (an identity)
+     * would skip the check, but its shape is unknown at build time, which the op also needs.
+     *
+     * @param step the step parameter's variable
+     * @return {@code step}, its placeholder array made valid
+     */
+    static SDVariable validStepPlaceholder(SDVariable step) {
+        INDArray placeholder = step.getArr();
+        if (placeholder != null && placeholder.minNumber().doubleValue() <= 0) {
+            placeholder.assign(1.0);
+        }
+        return step;
+    }
+
+    /**
+     * {@code AbstractSameDiffLayer} computes its parameter shapes lazily, but its {@code equals} and
+     * {@code getRegularizationByParam} read the field directly: a freshly deserialized copy is unequal,
+     * and regularization fails, until something calls the getter.
+     *
+     * @param layer the layer configuration
+     */
+    static void computeParamShapes(AbstractSameDiffLayer layer) {
+        layer.getLayerParams();
+    }
+}

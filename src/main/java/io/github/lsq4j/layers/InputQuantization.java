@@ -1,0 +1,130 @@
+package io.github.lsq4j.layers;
+
+import io.github.lsq4j.op.EagerQuantizer;
+import io.github.lsq4j.quant.LsqMath;
+import io.github.lsq4j.quant.Quantizer;
+import org.deeplearning4j.nn.workspace.ArrayType;
+import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
+import org.nd4j.linalg.api.memory.MemoryWorkspace;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A layer's input quantizer at run time, outside any SameDiff graph: {@link EagerQuantizer} forward
+ * before the layer's own forward pass, and backward after the layer's backward pass, turning
+ * {@code dL/dxhat} into {@code dL/dx} and giving the input step's gradient. On activations of a million
+ * elements this is 5-10x faster than the same quantizer as graph ops, with the same values and
+ * gradients (tested against the golden numbers and the graph op).
+ *
+ * <p>The input step is the layer's {@value LsqLayerConfig#INPUT_STEP_KEY} parameter; 0 means "not
+ * initialized". Then a training pass derives it from the batch and stores it (the paper's "first
+ * training batch"); an inference pass derives it for that batch only and writes no parameter, so
+ * inference before training gives finite, sensibly quantized outputs and never changes the network.
+ * While {@link LsqLayers#calibrate} runs, every batch uses its own step and the steps are averaged.
+ */
+public final class InputQuantization {
+    private static final Logger log = LoggerFactory.getLogger(InputQuantization.class);
+
+    private final QuantizedLayer layer;
+    /** Non-null while calibrating. */
+    private InputStepCalibration calibration;
+
+    InputQuantization(QuantizedLayer layer) {
+        this.layer = layer;
+    }
+
+    /** @return the quantizer, or null if the layer does not quantize its inputs */
+    private Quantizer quantizer() {
+        return layer.lsqConf().getInputQuantizer();
+    }
+
+    /** @return whether the layer quantizes its inputs */
+    boolean isOn() {
+        return quantizer() != null;
+    }
+
+    /** @return the stored input step; 0 if not initialized */
+    double storedStep() {
+        return layer.getParam(LsqLayerConfig.INPUT_STEP_KEY).getDouble(0);
+    }
+
+    /**
+     * The forward pass: the quantized input, in the forward pass's working memory.
+     *
+     * @param x        the layer input
+     * @param training whether this is a training pass
+     * @param mgr      the workspace manager
+     * @return {@code xhat}
+     */
+    INDArray forward(INDArray x, boolean training, LayerWorkspaceMgr mgr) {
+        double step = storedStep();
+        if (calibration != null) {
+            step = batchStep(x);
+            calibration.add(step, x.length());
+        } else if (step == 0) {
+            step = batchStep(x);
+            if (training) {
+                layer.getParam(LsqLayerConfig.INPUT_STEP_KEY).assign(step);
+                log.debug("{}: input step initialized from the first training batch to {}", layer.name(), step);
+            }
+        }
+        return EagerQuantizer.quantize(x, step, quantizer(),
+                mgr.createUninitialized(ArrayType.FF_WORKING_MEM, x.dataType(), x.shape(), 'c'));
+    }
+
+    /**
+     * The quantized input again, for the backward pass (the forward pass's copy lived in its working
+     * memory, which is gone by then).
+     *
+     * @param x   the layer input
+     * @param out receives {@code xhat}: an array of {@code x}'s shape and type
+     * @return {@code out}
+     */
+    INDArray forBackward(INDArray x, INDArray out) {
+        return EagerQuantizer.quantize(x, storedStep(), quantizer(), out);
+    }
+
+    /**
+     * The backward pass.
+     *
+     * @param x        the layer input
+     * @param gradient on entry {@code dL/dxhat}, on return {@code dL/dx}
+     * @param mgr      the workspace manager
+     * @return {@code dL/ds} of the input step, with the paper's gradient scale
+     */
+    double backward(INDArray x, INDArray gradient, LayerWorkspaceMgr mgr) {
+        Quantizer quantizer = quantizer();
+        INDArray scratch1 = mgr.createUninitialized(ArrayType.BP_WORKING_MEM, x.dataType(), x.shape(), 'c');
+        INDArray scratch2 = mgr.createUninitialized(ArrayType.BP_WORKING_MEM, x.dataType(), x.shape(), 'c');
+        double g = quantizer.stepGradientScale(x.shape(), true);
+        return EagerQuantizer.backward(x, storedStep(), quantizer, g, gradient, scratch1, scratch2);
+    }
+
+    /** The paper's initial input step for one batch. */
+    private double batchStep(INDArray x) {
+        try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+            return LsqMath.initialSteps(x, quantizer()).getDouble(0);
+        }
+    }
+
+    /** Starts accumulating input statistics for {@link LsqLayers#calibrate}. */
+    void startCalibration() {
+        calibration = new InputStepCalibration();
+    }
+
+    /**
+     * Stops calibrating and stores the input step of all batches seen since {@link #startCalibration()}.
+     *
+     * @return the step stored, or NaN (and nothing stored) if no batch was seen
+     */
+    double finishCalibration() {
+        double step = calibration.step();
+        calibration = null;
+        if (!Double.isNaN(step)) {
+            layer.getParam(LsqLayerConfig.INPUT_STEP_KEY).assign(step);
+        }
+        return step;
+    }
+}

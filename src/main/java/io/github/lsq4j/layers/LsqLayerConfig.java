@@ -1,0 +1,150 @@
+package io.github.lsq4j.layers;
+
+import io.github.lsq4j.quant.Quantizer;
+import java.util.Set;
+import org.nd4j.linalg.learning.config.IUpdater;
+import org.nd4j.shade.jackson.annotation.JsonIgnore;
+
+/**
+ * What the configuration of every LSQ layer ({@link LsqDense}, {@link LsqConv2D}, {@link LsqOutputLayer})
+ * has: a weight quantizer and an input quantizer (null = off), a step updater, the version of its JSON
+ * form, and the parameter keys of the weights, bias and steps.
+ *
+ * <p>Parameters: {@value #WEIGHT_KEY} (weights), {@value #BIAS_KEY} (bias, if any),
+ * {@value #WEIGHT_STEP_KEY} (weight step(s) {@code [1, 1]} or {@code [1, nOut]}, if the weights are
+ * quantized) and {@value #INPUT_STEP_KEY} (input step {@code [1, 1]}, if the inputs are quantized). A
+ * step of 0 means "not initialized yet": the weight step is derived from the weights on first use, the
+ * input step from the first training batch or {@link LsqLayers#calibrate}. Step sizes get no L1, L2 or
+ * weight decay, and use {@link #getStepUpdater()} when it is set (else the layer's updater).
+ */
+public interface LsqLayerConfig {
+    /** Parameter key of the weights. */
+    String WEIGHT_KEY = "W";
+    /** Parameter key of the bias. */
+    String BIAS_KEY = "b";
+    /** Parameter key of the weight step size(s). */
+    String WEIGHT_STEP_KEY = "sw";
+    /** Parameter key of the input step size. */
+    String INPUT_STEP_KEY = "sx";
+
+    /**
+     * The version of the configuration's JSON form that this lsq4j writes. A file of a newer version is
+     * refused when it is read, and so are the LSQ options of files from before it.
+     */
+    int FORMAT_VERSION = 1;
+
+    /** @return the weight quantizer, or null if the weights are not quantized */
+    Quantizer getWeightQuantizer();
+
+    /** @return the input quantizer, or null if the inputs are not quantized */
+    Quantizer getInputQuantizer();
+
+    /** @return the updater of the step sizes, or null for the layer's updater */
+    IUpdater getStepUpdater();
+
+    /** @return the version of the JSON form this configuration was made with or read from */
+    int getFormatVersion();
+
+    /** @return number of output channels / units */
+    long getNOut();
+
+    /** @return the axis of the weight tensor that holds the output channels (for per-channel steps) */
+    int weightChannelAxis();
+
+    /** @return the class name and, if set, the layer name, for messages */
+    String describe();
+
+    /** @return whether the weights are quantized */
+    @JsonIgnore
+    default boolean isQuantizeWeights() {
+        return getWeightQuantizer() != null;
+    }
+
+    /** @return whether the inputs are quantized */
+    @JsonIgnore
+    default boolean isQuantizeInputs() {
+        return getInputQuantizer() != null;
+    }
+
+    /** @return the number of weight steps: 1, or nOut when per channel */
+    default long numWeightSteps() {
+        Quantizer w = getWeightQuantizer();
+        return w != null && w.isPerChannel() ? getNOut() : 1;
+    }
+
+    /**
+     * @param paramName a parameter key
+     * @return whether it is a step size ({@value #WEIGHT_STEP_KEY} or {@value #INPUT_STEP_KEY})
+     */
+    static boolean isStepParam(String paramName) {
+        return WEIGHT_STEP_KEY.equals(paramName) || INPUT_STEP_KEY.equals(paramName);
+    }
+
+    /**
+     * Checks the quantizers against the layer: per-channel weight steps on the output-channel axis,
+     * one input step per tensor.
+     *
+     * @param layer the layer configuration
+     * @throws IllegalArgumentException naming the layer and the value
+     */
+    static void validateQuantizers(LsqLayerConfig layer) {
+        Quantizer w = layer.getWeightQuantizer();
+        if (w != null && w.isPerChannel() && w.channelAxis() != layer.weightChannelAxis()) {
+            throw new IllegalArgumentException(layer.describe() + ": weightQuantizer channelAxis must be "
+                    + layer.weightChannelAxis() + " (the axis of the output channels), got " + w.channelAxis());
+        }
+        Quantizer x = layer.getInputQuantizer();
+        if (x != null && x.isPerChannel()) {
+            throw new IllegalArgumentException(layer.describe() + ": inputQuantizer must have one step per tensor, got "
+                    + x);
+        }
+    }
+
+    /**
+     * @param layer the layer configuration
+     * @return its quantizers and step updater, for {@code toString()}
+     */
+    static String describeQuantizers(LsqLayerConfig layer) {
+        return "weights=" + describe(layer.getWeightQuantizer()) + ", inputs=" + describe(layer.getInputQuantizer())
+                + (layer.getStepUpdater() != null ? ", stepUpdater=" + layer.getStepUpdater() : "");
+    }
+
+    private static String describe(Quantizer q) {
+        return q == null ? "not quantized" : q.bits() + " bits " + (q.signed() ? "signed" : "unsigned") + " "
+                + (q.isPerChannel() ? "per channel" : "per tensor") + " " + q.gradientScale();
+    }
+
+    /**
+     * @param layerKind the layer's class name, for the message
+     * @param version   the format version being read
+     * @return {@code version}
+     * @throws IllegalArgumentException if it is newer than this lsq4j reads
+     */
+    static int checkFormatVersion(String layerKind, int version) {
+        if (version > FORMAT_VERSION) {
+            throw new IllegalArgumentException(layerKind + ": formatVersion " + version
+                    + " was written by a newer lsq4j; this one reads up to " + FORMAT_VERSION + ": upgrade lsq4j");
+        }
+        return version;
+    }
+
+    /**
+     * Reads a JSON property that has no setter. The LSQ options of files written before format version 1
+     * ({@code weightBits}, {@code inputBits}, ...) would otherwise be dropped without a word, leaving a
+     * full-precision layer, so they are refused; other unknown properties are ignored, as DL4J's
+     * configuration mapper does.
+     *
+     * @param layerKind the layer's class name, for the message
+     * @param property  the property's name
+     * @param value     its value
+     * @throws IllegalArgumentException naming the property if it is an LSQ option of an older format
+     */
+    static void checkUnknownProperty(String layerKind, String property, Object value) {
+        if (Set.of("weightBits", "inputBits", "inputSigned", "perChannelWeights", "gradientScaleMode",
+                "gradientScaleValue").contains(property)) {
+            throw new IllegalArgumentException(layerKind + ": configuration property '" + property + "' (= " + value
+                    + ") is from a file written before lsq4j's format version " + FORMAT_VERSION
+                    + "; convert the float network again, or set the layer's quantizers");
+        }
+    }
+}

@@ -1,0 +1,155 @@
+package io.github.lsq4j.layers;
+
+import io.github.lsq4j.op.EagerQuantizer;
+import io.github.lsq4j.quant.Quantizer;
+import java.util.Map;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.gradient.Gradient;
+import org.deeplearning4j.nn.layers.BaseOutputLayer;
+import org.deeplearning4j.nn.workspace.ArrayType;
+import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
+import org.nd4j.common.primitives.Pair;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.memory.MemoryWorkspace;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * The runtime layer of {@link LsqOutputLayer}: DL4J's own output layer, which computes
+ * {@code activation(x . W + b)}, its loss, score and gradients, given the quantized input {@code xhat}
+ * and quantized weights {@code What} in place of {@code x} and {@code W}. Its gradients are then those
+ * with respect to {@code xhat} and {@code What}; the backward pass turns them into the paper's
+ * gradients with respect to {@code x}, {@code W} and the two steps ({@link EagerQuantizer}). No SameDiff,
+ * so none of the M2.1 SameDiff workarounds apply.
+ */
+public class LsqOutputRuntimeLayer extends BaseOutputLayer<LsqOutputLayer> implements QuantizedLayer {
+    private final InputQuantization inputQuantization = new InputQuantization(this);
+    /** True while {@link #input} holds the quantized input, so that it is not quantized twice. */
+    private boolean inputIsQuantized;
+
+    /**
+     * @param conf     the layer's configuration
+     * @param dataType the network's data type
+     */
+    public LsqOutputRuntimeLayer(NeuralNetConfiguration conf, DataType dataType) {
+        super(conf, dataType);
+    }
+
+    @Override
+    protected INDArray getLabels2d(LayerWorkspaceMgr workspaceMgr, ArrayType arrayType) {
+        return labels;
+    }
+
+    @Override
+    public LsqOutputLayer lsqConf() {
+        return layerConf();
+    }
+
+    @Override
+    public String name() {
+        String n = conf.getLayer().getLayerName();
+        return n != null ? n : String.valueOf(getIndex());
+    }
+
+    @Override
+    public InputQuantization inputQuantization() {
+        return inputQuantization;
+    }
+
+    /** Every forward computation (activations, score, the backward pass's) goes through here. */
+    @Override
+    protected Pair<INDArray, INDArray> preOutputWithPreNorm(boolean training, boolean forBackprop,
+                                                           LayerWorkspaceMgr workspaceMgr) {
+        WeightSteps.ensureInitialized(this);
+        if (inputIsQuantized || !inputQuantization.isOn()) {
+            return super.preOutputWithPreNorm(training, forBackprop, workspaceMgr);
+        }
+        assertInputSet(forBackprop);
+        INDArray x = input;
+        input = inputQuantization.forward(x, training, workspaceMgr);
+        inputIsQuantized = true;
+        try {
+            return super.preOutputWithPreNorm(training, forBackprop, workspaceMgr);
+        } finally {
+            input = x;
+            inputIsQuantized = false;
+        }
+    }
+
+    /** The weights as the layer computes with them: quantized, if the layer quantizes its weights. */
+    @Override
+    protected INDArray getParamWithNoise(String param, boolean training, LayerWorkspaceMgr workspaceMgr) {
+        INDArray p = super.getParamWithNoise(param, training, workspaceMgr);
+        Quantizer quantizer = layerConf().getWeightQuantizer();
+        if (quantizer == null || !LsqLayerConfig.WEIGHT_KEY.equals(param)) {
+            return p;
+        }
+        try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+            return EagerQuantizer.quantize(p, getParam(LsqLayerConfig.WEIGHT_STEP_KEY), quantizer, like(p));
+        }
+    }
+
+    /**
+     * DL4J's backward pass on the quantized input and weights, then the quantizers' backward passes: the
+     * straight-through gradients of {@code W} and {@code x}, and the step gradients.
+     */
+    @Override
+    public Pair<Gradient, INDArray> backpropGradient(INDArray epsilon, LayerWorkspaceMgr workspaceMgr) {
+        assertInputSet(true);
+        WeightSteps.ensureInitialized(this);
+        INDArray x = input;
+        if (inputQuantization.isOn()) {
+            input = inputQuantization.forBackward(x,
+                    workspaceMgr.createUninitialized(ArrayType.BP_WORKING_MEM, x.dataType(), x.shape(), 'c'));
+            inputIsQuantized = true;
+        }
+        Pair<Gradient, INDArray> result;
+        try {
+            result = super.backpropGradient(epsilon, workspaceMgr);
+        } finally {
+            input = x;
+            inputIsQuantized = false;
+        }
+        Map<String, INDArray> gradients = result.getFirst().gradientForVariable();
+        Quantizer weights = layerConf().getWeightQuantizer();
+        if (weights != null) {
+            INDArray w = getParam(LsqLayerConfig.WEIGHT_KEY);
+            INDArray weightGradient = gradientViews.get(LsqLayerConfig.WEIGHT_KEY);
+            INDArray stepGradient;
+            try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+                stepGradient = EagerQuantizer.backward(w, getParam(LsqLayerConfig.WEIGHT_STEP_KEY), weights,
+                        weights.stepGradientScale(w.shape(), false), weightGradient, like(w), like(w));
+            }
+            INDArray view = gradientViews.get(LsqLayerConfig.WEIGHT_STEP_KEY);
+            view.assign(stepGradient.reshape(view.shape()));
+            gradients.put(LsqLayerConfig.WEIGHT_STEP_KEY, view);
+        }
+        if (inputQuantization.isOn()) {
+            INDArray view = gradientViews.get(LsqLayerConfig.INPUT_STEP_KEY);
+            view.assign(inputQuantization.backward(x, result.getSecond(), workspaceMgr));
+            gradients.put(LsqLayerConfig.INPUT_STEP_KEY, view);
+        }
+        return result;
+    }
+
+    /** An uninitialized array of {@code a}'s shape, type and ordering (callers are outside workspaces). */
+    private static INDArray like(INDArray a) {
+        return Nd4j.createUninitialized(a.dataType(), a.shape(), a.ordering());
+    }
+
+    @Override
+    public void applyConstraints(int iteration, int epoch) {
+        super.applyConstraints(iteration, epoch);
+        WeightSteps.clamp(paramTable());
+    }
+
+    @Override
+    public void initWeightSteps() {
+        WeightSteps.initialize(this);
+    }
+
+    @Override
+    public LsqIntegerParams integerParams() {
+        return WeightSteps.integerParams(this);
+    }
+}
