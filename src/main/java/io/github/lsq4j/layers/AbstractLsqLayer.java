@@ -1,7 +1,6 @@
 package io.github.lsq4j.layers;
 
 import io.github.lsq4j.op.LsqOp;
-import io.github.lsq4j.quant.Quantizer;
 import java.util.Arrays;
 import java.util.Collection;
 import java.util.Collections;
@@ -69,11 +68,7 @@ public abstract class AbstractLsqLayer extends SameDiffLayer implements LsqLayer
     protected long nOut;
     protected Activation activation = Activation.IDENTITY;
     protected boolean hasBias = true;
-    protected Quantizer weightQuantizer;
-    protected Quantizer inputQuantizer;
-    protected IUpdater stepUpdater;
-    /** 0 until read from JSON or set by a builder: a file without it predates {@value #FORMAT_VERSION}. */
-    protected int formatVersion;
+    protected LsqOptions lsq;
 
     /** For JSON. */
     protected AbstractLsqLayer() {
@@ -85,10 +80,7 @@ public abstract class AbstractLsqLayer extends SameDiffLayer implements LsqLayer
         this.nOut = b.nOut;
         this.activation = b.activation;
         this.hasBias = b.hasBias;
-        this.weightQuantizer = b.quantizerSettings.weightQuantizer();
-        this.inputQuantizer = b.quantizerSettings.inputQuantizer();
-        this.stepUpdater = b.quantizerSettings.stepUpdater();
-        this.formatVersion = FORMAT_VERSION;
+        this.lsq = b.quantizerSettings.options();
     }
 
     // ---------------------------------------------------------------- what subclasses define
@@ -132,10 +124,10 @@ public abstract class AbstractLsqLayer extends SameDiffLayer implements LsqLayer
         }
         // Steps are registered as "bias" params only because DL4J knows two kinds; updater and
         // regularization are chosen per key below, not by kind.
-        if (weightQuantizer != null) {
+        if (isQuantizeWeights()) {
             params.addBiasParam(WEIGHT_STEP_KEY, 1, numWeightSteps());
         }
-        if (inputQuantizer != null) {
+        if (isQuantizeInputs()) {
             params.addBiasParam(INPUT_STEP_KEY, 1, 1);
         }
     }
@@ -152,10 +144,10 @@ public abstract class AbstractLsqLayer extends SameDiffLayer implements LsqLayer
         }
         // 0 = not initialized: the runtime layer derives the steps on first use, so that weights copied
         // in after init() (the paper's fine-tuning from pretrained weights) set the weight step.
-        if (weightQuantizer != null) {
+        if (isQuantizeWeights()) {
             params.get(WEIGHT_STEP_KEY).assign(0);
         }
-        if (inputQuantizer != null) {
+        if (isQuantizeInputs()) {
             params.get(INPUT_STEP_KEY).assign(0);
         }
     }
@@ -164,11 +156,11 @@ public abstract class AbstractLsqLayer extends SameDiffLayer implements LsqLayer
     public SDVariable defineLayer(SameDiff sd, SDVariable layerInput, Map<String, SDVariable> paramTable,
                                   SDVariable mask) {
         SDVariable w = paramTable.get(WEIGHT_KEY);
-        if (weightQuantizer != null) {
+        if (isQuantizeWeights()) {
             SDVariable step = Dl4jWorkarounds.validStepPlaceholder(paramTable.get(WEIGHT_STEP_KEY));
-            w = LsqOp.quantize(sd, "lsq_w", w, step, weightQuantizer, false).value();
+            w = LsqOp.quantize(sd, "lsq_w", w, step, getWeightQuantizer(), false).value();
         }
-        if (inputQuantizer != null) {
+        if (isQuantizeInputs()) {
             w = Dl4jWorkarounds.joinGraph(w, paramTable.get(INPUT_STEP_KEY));
         }
         SDVariable z = linear(sd, layerInput, w, hasBias ? paramTable.get(BIAS_KEY) : null);
@@ -180,6 +172,7 @@ public abstract class AbstractLsqLayer extends SameDiffLayer implements LsqLayer
                                                        Collection<TrainingListener> trainingListeners,
                                                        int layerIndex, INDArray layerParamsView,
                                                        boolean initializeParams, DataType networkDataType) {
+        LsqLayerConfig.validateQuantizers(this); // also when the configuration was read from JSON
         LsqRuntimeLayer ret = new LsqRuntimeLayer(conf, networkDataType);
         ret.setIndex(layerIndex);
         ret.setParamsViewArray(layerParamsView);
@@ -203,7 +196,7 @@ public abstract class AbstractLsqLayer extends SameDiffLayer implements LsqLayer
     @Override
     public IUpdater getUpdaterByParam(String paramName) {
         if (LsqLayerConfig.isStepParam(paramName)) {
-            return stepUpdater != null ? stepUpdater : updater;
+            return getStepUpdater() != null ? getStepUpdater() : updater;
         }
         return super.getUpdaterByParam(paramName);
     }
@@ -238,7 +231,7 @@ public abstract class AbstractLsqLayer extends SameDiffLayer implements LsqLayer
 
     /** The part of {@link #toString()} common to both layers. */
     protected String lsqSettings() {
-        return "activation=" + activation + ", hasBias=" + hasBias + ", " + LsqLayerConfig.describeQuantizers(this)
+        return "activation=" + activation + ", hasBias=" + hasBias + ", " + lsq
                 + ", weightInit=" + weightInit + (updater != null ? ", updater=" + updater : "");
     }
 
@@ -256,8 +249,7 @@ public abstract class AbstractLsqLayer extends SameDiffLayer implements LsqLayer
         Dl4jWorkarounds.computeParamShapes(this);
         Dl4jWorkarounds.computeParamShapes(l);
         return super.equals(o) && nIn == l.nIn && nOut == l.nOut && activation == l.activation && hasBias == l.hasBias
-                && Objects.equals(weightQuantizer, l.weightQuantizer) && Objects.equals(inputQuantizer, l.inputQuantizer)
-                && Objects.equals(stepUpdater, l.stepUpdater) && formatVersion == l.formatVersion;
+                && Objects.equals(lsq, l.lsq);
     }
 
     @Override
@@ -265,15 +257,13 @@ public abstract class AbstractLsqLayer extends SameDiffLayer implements LsqLayer
         // Not super.hashCode(): DL4J's SDLayerParams hashes its long[] shapes by identity, so equal
         // configurations would hash differently.
         return Objects.hash(layerName, updater, biasUpdater, regularization, regularizationBias, weightInit, nIn, nOut,
-                activation, hasBias, weightQuantizer, inputQuantizer, stepUpdater, formatVersion);
+                activation, hasBias, lsq);
     }
 
     @Override
     public AbstractLsqLayer clone() {
         AbstractLsqLayer c = (AbstractLsqLayer) super.clone();
-        if (stepUpdater != null) {
-            c.stepUpdater = stepUpdater.clone();
-        }
+        c.lsq = lsq == null ? null : lsq.deepCopy();
         return c;
     }
 
@@ -323,48 +313,14 @@ public abstract class AbstractLsqLayer extends SameDiffLayer implements LsqLayer
     }
 
     @Override
-    public Quantizer getWeightQuantizer() {
-        return weightQuantizer;
+    public LsqOptions getLsq() {
+        return lsq;
     }
 
-    /** @param weightQuantizer the weight quantizer, or null for full-precision weights */
-    public void setWeightQuantizer(Quantizer weightQuantizer) {
-        this.weightQuantizer = weightQuantizer;
+    /** @param lsq the LSQ options: quantizers and step updater */
+    public void setLsq(LsqOptions lsq) {
+        this.lsq = lsq;
         setLayerParams(null);
-    }
-
-    @Override
-    public Quantizer getInputQuantizer() {
-        return inputQuantizer;
-    }
-
-    /** @param inputQuantizer the input quantizer (one step per tensor), or null for full-precision inputs */
-    public void setInputQuantizer(Quantizer inputQuantizer) {
-        this.inputQuantizer = inputQuantizer;
-        setLayerParams(null);
-    }
-
-    @Override
-    public IUpdater getStepUpdater() {
-        return stepUpdater;
-    }
-
-    /** @param stepUpdater the updater of the step sizes, or null for the layer's updater */
-    public void setStepUpdater(IUpdater stepUpdater) {
-        this.stepUpdater = stepUpdater;
-    }
-
-    @Override
-    public int getFormatVersion() {
-        return formatVersion;
-    }
-
-    /**
-     * @param formatVersion the version of the JSON form
-     * @throws IllegalArgumentException if it is newer than this lsq4j reads
-     */
-    public void setFormatVersion(int formatVersion) {
-        this.formatVersion = LsqLayerConfig.checkFormatVersion(getClass().getSimpleName(), formatVersion);
     }
 
     /**

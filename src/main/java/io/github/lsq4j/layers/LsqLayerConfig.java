@@ -7,8 +7,8 @@ import org.nd4j.shade.jackson.annotation.JsonIgnore;
 
 /**
  * What the configuration of every LSQ layer ({@link LsqDense}, {@link LsqConv2D}, {@link LsqOutputLayer})
- * has: a weight quantizer and an input quantizer (null = off), a step updater, the version of its JSON
- * form, and the parameter keys of the weights, bias and steps.
+ * has: its {@link LsqOptions} (a weight quantizer and an input quantizer, null = off, and a step
+ * updater), and the parameter keys of the weights, bias and steps.
  *
  * <p>Parameters: {@value #WEIGHT_KEY} (weights), {@value #BIAS_KEY} (bias, if any),
  * {@value #WEIGHT_STEP_KEY} (weight step(s) {@code [1, 1]} or {@code [1, nOut]}, if the weights are
@@ -28,22 +28,28 @@ public interface LsqLayerConfig {
     String INPUT_STEP_KEY = "sx";
 
     /**
-     * The version of the configuration's JSON form that this lsq4j writes. A file of a newer version is
-     * refused when it is read, and so are the LSQ options of files from before it.
+     * @return the layer's LSQ options: its quantizers and step updater (JSON property {@code lsq});
+     *         null only in a configuration read from a file that has none
      */
-    int FORMAT_VERSION = 1;
+    LsqOptions getLsq();
 
     /** @return the weight quantizer, or null if the weights are not quantized */
-    Quantizer getWeightQuantizer();
+    @JsonIgnore
+    default Quantizer getWeightQuantizer() {
+        return getLsq() == null ? null : getLsq().weightQuantizer();
+    }
 
     /** @return the input quantizer, or null if the inputs are not quantized */
-    Quantizer getInputQuantizer();
+    @JsonIgnore
+    default Quantizer getInputQuantizer() {
+        return getLsq() == null ? null : getLsq().inputQuantizer();
+    }
 
     /** @return the updater of the step sizes, or null for the layer's updater */
-    IUpdater getStepUpdater();
-
-    /** @return the version of the JSON form this configuration was made with or read from */
-    int getFormatVersion();
+    @JsonIgnore
+    default IUpdater getStepUpdater() {
+        return getLsq() == null ? null : getLsq().stepUpdater();
+    }
 
     /** @return number of output channels / units */
     long getNOut();
@@ -88,6 +94,9 @@ public interface LsqLayerConfig {
      * @throws IllegalArgumentException naming the layer and the value
      */
     static void validateQuantizers(LsqLayerConfig layer) {
+        if (layer.getLsq() == null) {
+            throw new IllegalArgumentException(layer.describe() + ": the configuration has no LSQ options ('lsq')");
+        }
         Quantizer w = layer.getWeightQuantizer();
         if (w != null && w.isPerChannel() && w.channelAxis() != layer.weightChannelAxis()) {
             throw new IllegalArgumentException(layer.describe() + ": weightQuantizer channelAxis must be "
@@ -98,34 +107,6 @@ public interface LsqLayerConfig {
             throw new IllegalArgumentException(layer.describe() + ": inputQuantizer must have one step per tensor, got "
                     + x);
         }
-    }
-
-    /**
-     * @param layer the layer configuration
-     * @return its quantizers and step updater, for {@code toString()}
-     */
-    static String describeQuantizers(LsqLayerConfig layer) {
-        return "weights=" + describe(layer.getWeightQuantizer()) + ", inputs=" + describe(layer.getInputQuantizer())
-                + (layer.getStepUpdater() != null ? ", stepUpdater=" + layer.getStepUpdater() : "");
-    }
-
-    private static String describe(Quantizer q) {
-        return q == null ? "not quantized" : q.bits() + " bits " + (q.signed() ? "signed" : "unsigned") + " "
-                + (q.isPerChannel() ? "per channel" : "per tensor") + " " + q.gradientScale();
-    }
-
-    /**
-     * @param layerKind the layer's class name, for the message
-     * @param version   the format version being read
-     * @return {@code version}
-     * @throws IllegalArgumentException if it is newer than this lsq4j reads
-     */
-    static int checkFormatVersion(String layerKind, int version) {
-        if (version > FORMAT_VERSION) {
-            throw new IllegalArgumentException(layerKind + ": formatVersion " + version
-                    + " was written by a newer lsq4j; this one reads up to " + FORMAT_VERSION + ": upgrade lsq4j");
-        }
-        return version;
     }
 
     /**
@@ -143,7 +124,7 @@ public interface LsqLayerConfig {
         if (Set.of("weightBits", "inputBits", "inputSigned", "perChannelWeights", "gradientScaleMode",
                 "gradientScaleValue").contains(property)) {
             throw new IllegalArgumentException(layerKind + ": configuration property '" + property + "' (= " + value
-                    + ") is from a file written before lsq4j's format version " + FORMAT_VERSION
+                    + ") is from a file written before lsq4j's format version " + LsqOptions.FORMAT_VERSION
                     + "; convert the float network again, or set the layer's quantizers");
         }
     }

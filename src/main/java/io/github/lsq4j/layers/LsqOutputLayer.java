@@ -1,6 +1,5 @@
 package io.github.lsq4j.layers;
 
-import io.github.lsq4j.quant.Quantizer;
 import java.util.Collection;
 import java.util.Collections;
 import java.util.List;
@@ -41,11 +40,7 @@ public class LsqOutputLayer extends BaseOutputLayer implements LsqLayerConfig {
     /** The axis of the weights {@code [nIn, nOut]} that holds the output units. */
     public static final int WEIGHT_CHANNEL_AXIS = 1;
 
-    private Quantizer weightQuantizer;
-    private Quantizer inputQuantizer;
-    private IUpdater stepUpdater;
-    /** 0 until read from JSON or set by a builder. */
-    private int formatVersion;
+    private LsqOptions lsq;
 
     /** For JSON. */
     public LsqOutputLayer() {
@@ -54,10 +49,7 @@ public class LsqOutputLayer extends BaseOutputLayer implements LsqLayerConfig {
     private LsqOutputLayer(Builder b) {
         super(b);
         initializeConstraints(b);
-        this.weightQuantizer = b.quantizerSettings.weightQuantizer();
-        this.inputQuantizer = b.quantizerSettings.inputQuantizer();
-        this.stepUpdater = b.quantizerSettings.stepUpdater();
-        this.formatVersion = FORMAT_VERSION;
+        this.lsq = b.quantizerSettings.options();
     }
 
     @Override
@@ -66,6 +58,7 @@ public class LsqOutputLayer extends BaseOutputLayer implements LsqLayerConfig {
                                                        int layerIndex, INDArray layerParamsView,
                                                        boolean initializeParams, DataType networkDataType) {
         LayerValidation.assertNInNOutSet("LsqOutputLayer", getLayerName(), layerIndex, getNIn(), getNOut());
+        LsqLayerConfig.validateQuantizers(this); // also when the configuration was read from JSON
         LsqOutputRuntimeLayer ret = new LsqOutputRuntimeLayer(conf, networkDataType);
         ret.setListeners(trainingListeners);
         ret.setIndex(layerIndex);
@@ -91,7 +84,7 @@ public class LsqOutputLayer extends BaseOutputLayer implements LsqLayerConfig {
     @Override
     public IUpdater getUpdaterByParam(String paramName) {
         if (LsqLayerConfig.isStepParam(paramName)) {
-            return stepUpdater != null ? stepUpdater : getIUpdater();
+            return getStepUpdater() != null ? getStepUpdater() : getIUpdater();
         }
         return super.getUpdaterByParam(paramName);
     }
@@ -107,46 +100,13 @@ public class LsqOutputLayer extends BaseOutputLayer implements LsqLayerConfig {
     }
 
     @Override
-    public Quantizer getWeightQuantizer() {
-        return weightQuantizer;
+    public LsqOptions getLsq() {
+        return lsq;
     }
 
-    /** @param weightQuantizer the weight quantizer, or null for full-precision weights */
-    public void setWeightQuantizer(Quantizer weightQuantizer) {
-        this.weightQuantizer = weightQuantizer;
-    }
-
-    @Override
-    public Quantizer getInputQuantizer() {
-        return inputQuantizer;
-    }
-
-    /** @param inputQuantizer the input quantizer (one step per tensor), or null for full-precision inputs */
-    public void setInputQuantizer(Quantizer inputQuantizer) {
-        this.inputQuantizer = inputQuantizer;
-    }
-
-    @Override
-    public IUpdater getStepUpdater() {
-        return stepUpdater;
-    }
-
-    /** @param stepUpdater the updater of the step sizes, or null for the layer's updater */
-    public void setStepUpdater(IUpdater stepUpdater) {
-        this.stepUpdater = stepUpdater;
-    }
-
-    @Override
-    public int getFormatVersion() {
-        return formatVersion;
-    }
-
-    /**
-     * @param formatVersion the version of the JSON form
-     * @throws IllegalArgumentException if it is newer than this lsq4j reads
-     */
-    public void setFormatVersion(int formatVersion) {
-        this.formatVersion = LsqLayerConfig.checkFormatVersion("LsqOutputLayer", formatVersion);
+    /** @param lsq the LSQ options: quantizers and step updater */
+    public void setLsq(LsqOptions lsq) {
+        this.lsq = lsq;
     }
 
     /**
@@ -169,22 +129,18 @@ public class LsqOutputLayer extends BaseOutputLayer implements LsqLayerConfig {
         if (o == null || o.getClass() != getClass() || !super.equals(o)) {
             return false;
         }
-        LsqOutputLayer l = (LsqOutputLayer) o;
-        return Objects.equals(weightQuantizer, l.weightQuantizer) && Objects.equals(inputQuantizer, l.inputQuantizer)
-                && Objects.equals(stepUpdater, l.stepUpdater) && formatVersion == l.formatVersion;
+        return Objects.equals(lsq, ((LsqOutputLayer) o).lsq);
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(super.hashCode(), weightQuantizer, inputQuantizer, stepUpdater, formatVersion);
+        return Objects.hash(super.hashCode(), lsq);
     }
 
     @Override
     public LsqOutputLayer clone() {
         LsqOutputLayer c = (LsqOutputLayer) super.clone();
-        if (stepUpdater != null) {
-            c.stepUpdater = stepUpdater.clone();
-        }
+        c.lsq = lsq == null ? null : lsq.deepCopy();
         return c;
     }
 
@@ -192,7 +148,7 @@ public class LsqOutputLayer extends BaseOutputLayer implements LsqLayerConfig {
     public String toString() {
         return "LsqOutputLayer(" + (layerName == null ? "" : "name=" + layerName + ", ") + "nIn=" + getNIn()
                 + ", nOut=" + getNOut() + ", activation=" + getActivationFn() + ", loss=" + getLossFn()
-                + ", hasBias=" + hasBias() + ", " + LsqLayerConfig.describeQuantizers(this)
+                + ", hasBias=" + hasBias() + ", " + lsq
                 + ", weightInit=" + getWeightInitFn() + (getIUpdater() != null ? ", updater=" + getIUpdater() : "") + ")";
     }
 

@@ -46,12 +46,6 @@ public class LsqOutputRuntimeLayer extends BaseOutputLayer<LsqOutputLayer> imple
     }
 
     @Override
-    public String name() {
-        String n = conf.getLayer().getLayerName();
-        return n != null ? n : String.valueOf(getIndex());
-    }
-
-    @Override
     public InputQuantization inputQuantization() {
         return inputQuantization;
     }

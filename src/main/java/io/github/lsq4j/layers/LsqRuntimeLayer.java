@@ -36,12 +36,6 @@ public class LsqRuntimeLayer extends SameDiffLayer implements QuantizedLayer {
     }
 
     @Override
-    public String name() {
-        String n = conf.getLayer().getLayerName();
-        return n != null ? n : String.valueOf(getIndex());
-    }
-
-    @Override
     public InputQuantization inputQuantization() {
         return inputQuantization;
     }

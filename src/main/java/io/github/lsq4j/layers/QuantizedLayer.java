@@ -1,25 +1,22 @@
 package io.github.lsq4j.layers;
 
-import org.nd4j.linalg.api.ndarray.INDArray;
+import org.deeplearning4j.nn.api.Layer;
 
 /**
  * A runtime layer with LSQ quantizers, as a network holds it: {@link LsqRuntimeLayer} (of
  * {@link LsqDense} and {@link LsqConv2D}) or {@link LsqOutputRuntimeLayer} (of {@link LsqOutputLayer}).
  * {@link LsqLayers} finds them in a network.
  */
-public interface QuantizedLayer {
+public interface QuantizedLayer extends Layer {
 
     /** @return the layer's LSQ configuration */
     LsqLayerConfig lsqConf();
 
     /** @return the layer name, or its index if it has none */
-    String name();
-
-    /**
-     * @param key a parameter key ({@link LsqLayerConfig#WEIGHT_KEY}, ...)
-     * @return the parameter (a view into the network's parameters)
-     */
-    INDArray getParam(String key);
+    default String name() {
+        String n = conf().getLayer().getLayerName();
+        return n != null ? n : String.valueOf(getIndex());
+    }
 
     /**
      * Sets the weight step(s) from the current weights, {@code 2 * mean|w| / sqrt(Qp)} (per output

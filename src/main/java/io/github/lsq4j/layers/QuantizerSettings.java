@@ -46,6 +46,11 @@ public final class QuantizerSettings {
         return stepUpdater;
     }
 
+    /** @return the LSQ options these settings describe */
+    public LsqOptions options() {
+        return new LsqOptions(weightQuantizer(), inputQuantizer(), stepUpdater);
+    }
+
     /** @return the axis of the layer's weights that holds the output channels */
     public int weightChannelAxis() {
         return weightChannelAxis;

@@ -105,9 +105,9 @@ class LsqBadInputTest {
         // A configuration edited by hand: the builder validated, the setter does not, so the quantizer does,
         // whether the edit is made in code or in the configuration's JSON.
         LsqDense d = new LsqDense.Builder().name("fc").nIn(3).nOut(2).build();
-        assertFailsMentioning(() -> d.setWeightQuantizer(d.getWeightQuantizer().withBits(12)), "got 12");
+        assertFailsMentioning(() -> d.getWeightQuantizer().withBits(12), "got 12");
         String json = TestNets.editLsqLayerJson(conf(d, 2).toJson(),
-                layer -> ((ObjectNode) layer.get("weightQuantizer")).put("bits", 12));
+                layer -> ((ObjectNode) layer.get("lsq").get("weightQuantizer")).put("bits", 12));
         assertFailsMentioning(() -> net(MultiLayerConfiguration.fromJson(json)).output(Nd4j.rand(DataType.FLOAT, 2, 3)),
                 "got 12");
     }

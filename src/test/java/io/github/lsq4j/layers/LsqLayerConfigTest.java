@@ -177,7 +177,7 @@ class LsqLayerConfigTest {
                 assertEquals(q[0].gradientScale(), q[1].gradientScale());
             }
         }
-        assertEquals(a.getFormatVersion(), b.getFormatVersion());
+        assertEquals(a.getLsq(), b.getLsq());
         assertEquals(a.isQuantizeWeights(), b.isQuantizeWeights());
         assertEquals(a.isQuantizeInputs(), b.isQuantizeInputs());
         assertEquals(a.getStepUpdater(), b.getStepUpdater());
@@ -233,16 +233,16 @@ class LsqLayerConfigTest {
     void builderLayersHaveTheCurrentFormatVersionAndJsonKeepsIt() {
         LsqDense d = fullDense();
         LsqConv2D c = fullConv();
-        assertEquals(AbstractLsqLayer.FORMAT_VERSION, d.getFormatVersion());
-        assertEquals(AbstractLsqLayer.FORMAT_VERSION, c.getFormatVersion());
+        assertEquals(LsqOptions.FORMAT_VERSION, d.getLsq().formatVersion());
+        assertEquals(LsqOptions.FORMAT_VERSION, c.getLsq().formatVersion());
         MultiLayerConfiguration conf = new NeuralNetConfiguration.Builder().list().layer(c).layer(d)
                 .layer(TestNets.output(2)).setInputType(InputType.convolutional(8, 8, 3)).build();
         String json = conf.toJson();
         assertTrue(json.contains("\"formatVersion\""), json);
         MultiLayerConfiguration restored = MultiLayerConfiguration.fromJson(json);
         for (int i = 0; i < 2; i++) {
-            assertEquals(AbstractLsqLayer.FORMAT_VERSION,
-                    ((AbstractLsqLayer) restored.getConf(i).getLayer()).getFormatVersion());
+            assertEquals(LsqOptions.FORMAT_VERSION,
+                    ((AbstractLsqLayer) restored.getConf(i).getLayer()).getLsq().formatVersion());
         }
     }
 
@@ -265,20 +265,27 @@ class LsqLayerConfigTest {
 
     @Test
     void jsonOfANewerFormatVersionIsRefused() {
-        String json = TestNets.editLsqLayerJson(lsqConf().toJson(), layer -> layer.put("formatVersion", 99));
+        String json = TestNets.editLsqLayerJson(lsqConf().toJson(),
+                layer -> ((ObjectNode) layer.get("lsq")).put("formatVersion", 99));
         assertJsonRefused(json, "formatVersion 99", "newer");
     }
 
     @Test
     void jsonWithAnInvalidQuantizerIsRefusedNamingTheValue() {
         String json = TestNets.editLsqLayerJson(lsqConf().toJson(), layer -> {
-            if (layer.get("weightQuantizer").isObject()) {
-                ((ObjectNode) layer.get("weightQuantizer")).put("bits", 12);
-            } else {
-                ((ObjectNode) layer.get("inputQuantizer")).put("bits", 12);
-            }
+            ObjectNode lsq = (ObjectNode) layer.get("lsq");
+            ((ObjectNode) lsq.get(lsq.get("weightQuantizer").isObject() ? "weightQuantizer" : "inputQuantizer"))
+                    .put("bits", 12);
         });
         assertJsonRefused(json, "bits", "got 12");
+    }
+
+    @Test
+    void jsonWithoutLsqOptionsIsRefusedWhenTheNetworkIsMade() {
+        String json = TestNets.editLsqLayerJson(lsqConf().toJson(), layer -> layer.remove("lsq"));
+        MultiLayerConfiguration conf = MultiLayerConfiguration.fromJson(json);
+        Exception e = assertThrows(IllegalArgumentException.class, () -> new MultiLayerNetwork(conf).init());
+        assertTrue(e.getMessage().contains("LsqConv2D") && e.getMessage().contains("no LSQ options"), e.getMessage());
     }
 
     @Test
@@ -295,7 +302,7 @@ class LsqLayerConfigTest {
     /** fullDense() with its input quantizer on (6 bits unsigned, as fullDense() sets it up before switching it off). */
     private static LsqDense fullDenseWithInputs() {
         LsqDense d = fullDense();
-        d.setInputQuantizer(INPUTS_OF_FULL_DENSE);
+        d.setLsq(d.getLsq().withInputQuantizer(INPUTS_OF_FULL_DENSE));
         return d;
     }
 
@@ -319,27 +326,25 @@ class LsqLayerConfigTest {
                     q -> q.withGradientScale(GradientScale.none()));
             List<Runnable> changes = new ArrayList<>();
             for (UnaryOperator<Quantizer> change : quantizerChanges) {
-                changes.add(() -> a.setWeightQuantizer(change.apply(w)));
-                changes.add(() -> a.setInputQuantizer(change.apply(in)));
+                changes.add(() -> a.setLsq(a.getLsq().withWeightQuantizer(change.apply(w))));
+                changes.add(() -> a.setLsq(a.getLsq().withInputQuantizer(change.apply(in))));
             }
-            changes.addAll(List.of(() -> a.setInputQuantizer(a.getInputQuantizer() == null ? in : null),
-                    () -> a.setWeightQuantizer(null), () -> a.setStepUpdater(null), () -> a.setHasBias(true),
-                    () -> a.setActivation(Activation.RELU), () -> a.setNIn(8), () -> a.setNOut(6),
-                    () -> a.setFormatVersion(AbstractLsqLayer.FORMAT_VERSION - 1)));
+            changes.addAll(List.of(
+                    () -> a.setLsq(a.getLsq().withInputQuantizer(a.getInputQuantizer() == null ? in : null)),
+                    () -> a.setLsq(a.getLsq().withWeightQuantizer(null)), () -> a.setLsq(a.getLsq().withStepUpdater(null)),
+                    () -> a.setHasBias(true), () -> a.setActivation(Activation.RELU), () -> a.setNIn(8),
+                    () -> a.setNOut(6)));
             for (Runnable change : changes) {
                 LsqDense before = base.get();
                 change.run();
                 assertNotEquals(before, a);
                 // reset for the next change
                 LsqDense fresh = base.get();
-                a.setWeightQuantizer(fresh.getWeightQuantizer());
-                a.setInputQuantizer(fresh.getInputQuantizer());
-                a.setStepUpdater(fresh.getStepUpdater());
+                a.setLsq(fresh.getLsq());
                 a.setHasBias(fresh.isHasBias());
                 a.setActivation(fresh.getActivation());
                 a.setNIn(fresh.getNIn());
                 a.setNOut(fresh.getNOut());
-                a.setFormatVersion(fresh.getFormatVersion());
                 assertEquals(fresh, a);
             }
         }

@@ -208,7 +208,8 @@ class LsqOutputLayerTest {
         LsqOutputLayer restoredLayer = (LsqOutputLayer) restoredConf.getConf(1).getLayer();
         assertEquals(conf.getWeightQuantizer(), restoredLayer.getWeightQuantizer());
         assertEquals(conf.getInputQuantizer(), restoredLayer.getInputQuantizer());
-        assertEquals(LsqLayerConfig.FORMAT_VERSION, restoredLayer.getFormatVersion());
+        assertEquals(LsqOptions.FORMAT_VERSION, restoredLayer.getLsq().formatVersion());
+        assertEquals(conf.getLsq(), restoredLayer.getLsq());
         assertEquals(conf.toString(), restoredLayer.toString());
 
         INDArray x = TestNets.input(DataType.DOUBLE, 6, 8, 5);

@@ -160,8 +160,7 @@ class LsqStockEquivalenceTest {
             setNIn(d.getNIn());
             setNOut(d.getNOut());
             setActivation(d.getActivation());
-            setWeightQuantizer(null);
-            setInputQuantizer(null);
+            setLsq(new LsqOptions(null, null, null));
             setWeightInit(d.getWeightInit());
             setUpdater(d.getUpdater());
             setRegularization(d.getRegularization());

@@ -216,7 +216,7 @@ final class TestNets {
 
     private static int editLsqLayers(JsonNode node, Consumer<ObjectNode> edit) {
         int edited = 0;
-        if (node instanceof ObjectNode o && o.has("weightQuantizer")) {
+        if (node instanceof ObjectNode o && o.has("lsq")) {
             edit.accept(o);
             edited++;
         }

@@ -64,6 +64,26 @@ class EagerQuantizerTest {
         assertEquals(graph.ds()[0], eager.ds, 1e-6 * Math.max(1, Math.abs(graph.ds()[0])), "ds");
     }
 
+    /**
+     * The vector-of-steps form (per tensor and per channel, the path of {@code LsqOutputLayer}'s weights)
+     * against every golden case, on C-order and on F-order arrays (DL4J stores dense weights in F order).
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("io.github.lsq4j.GoldenCases#all")
+    void stepVectorFormMatchesGoldenNumbersInBothOrders(Case c) {
+        for (char order : new char[] {'c', 'f'}) {
+            INDArray v = Nd4j.createFromArray(c.v()).reshape('c', c.shape()).dup(order);
+            INDArray grad = Nd4j.createFromArray(c.upstream()).reshape('c', c.shape()).dup(order);
+            INDArray steps = Nd4j.createFromArray(c.s());
+            INDArray value = EagerQuantizer.quantize(v, steps, c.quantizer(), v.ulike());
+            INDArray ds = EagerQuantizer.backward(v, steps, c.quantizer(), c.g(), grad, v.ulike(), v.ulike());
+            String what = c.name() + " in " + order + " order: ";
+            assertClose(what + "vhat", c.vhat(), value.dup('c').data().asDouble(), 1e-12, c.kind());
+            assertClose(what + "dv", c.dv(), grad.dup('c').data().asDouble(), 1e-12, c.kind());
+            assertClose(what + "ds", c.ds(), ds.data().asDouble(), 1e-9);
+        }
+    }
+
     @Test
     void largeRandomTensorMatchesTheGraphOp() {
         Nd4j.getRandom().setSeed(7);

@@ -3,6 +3,7 @@ package io.github.lsq4j.samples.quickstart;
 import io.github.lsq4j.layers.LsqConv2D;
 import io.github.lsq4j.layers.LsqDense;
 import io.github.lsq4j.layers.LsqLayers;
+import io.github.lsq4j.layers.LsqOutputLayer;
 import io.github.lsq4j.samples.SampleCli;
 import io.github.lsq4j.samples.data.FashionMnist;
 import io.github.lsq4j.samples.data.ImageClassificationIterator;
@@ -13,7 +14,6 @@ import org.deeplearning4j.nn.conf.ConvolutionMode;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.inputs.InputType;
-import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.nn.weights.WeightInit;
@@ -58,8 +58,8 @@ public final class Quickstart {
                         .activation(Activation.RELU).bits(4).inputSigned(false).build())
                 .layer(new SubsamplingLayer.Builder().kernelSize(2, 2).stride(2, 2).build())
                 .layer(new LsqDense.Builder().nOut(64).activation(Activation.RELU).bits(4).inputSigned(false).build())
-                .layer(new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nOut(10)
-                        .activation(Activation.SOFTMAX).build())
+                .layer(new LsqOutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nOut(10)
+                        .activation(Activation.SOFTMAX).bits(8).inputSigned(false).build())
                 .setInputType(InputType.convolutional(28, 28, 1))
                 .build();
         MultiLayerNetwork net = new MultiLayerNetwork(conf);
