@@ -59,31 +59,46 @@ public final class InputQuantization {
      * @return {@code xhat}
      */
     INDArray forward(INDArray x, boolean training, LayerWorkspaceMgr mgr) {
-        double step = storedStep();
+        double step;
         if (calibration != null) {
             step = batchStep(x);
             calibration.add(step, x.length());
-        } else if (step == 0) {
-            step = batchStep(x);
-            if (training) {
-                layer.getParam(LsqLayerConfig.INPUT_STEP_KEY).assign(step);
-                log.debug("{}: input step initialized from the first training batch to {}", layer.name(), step);
-            }
+        } else {
+            step = training ? trainingStep(x) : storedOrBatchStep(x);
         }
         return EagerQuantizer.quantize(x, step, quantizer(),
                 mgr.createUninitialized(ArrayType.FF_WORKING_MEM, x.dataType(), x.shape(), 'c'));
     }
 
     /**
-     * The quantized input again, for the backward pass (the forward pass's copy lived in its working
-     * memory, which is gone by then).
+     * The quantized input for the backward pass. The forward pass's copy lived in its working memory,
+     * which is gone by then; and an output layer's backward pass can come without a forward pass
+     * (DL4J's networks run the output layer's forward pass inside its backward pass), so the step is
+     * initialized here too if it is not yet.
      *
      * @param x   the layer input
      * @param out receives {@code xhat}: an array of {@code x}'s shape and type
      * @return {@code out}
      */
     INDArray forBackward(INDArray x, INDArray out) {
-        return EagerQuantizer.quantize(x, storedStep(), quantizer(), out);
+        return EagerQuantizer.quantize(x, trainingStep(x), quantizer(), out);
+    }
+
+    /** The stored step, set from this batch first if it is not initialized (the first training batch). */
+    private double trainingStep(INDArray x) {
+        double step = storedStep();
+        if (step == 0) {
+            step = batchStep(x);
+            layer.getParam(LsqLayerConfig.INPUT_STEP_KEY).assign(step);
+            log.debug("{}: input step initialized from the first training batch to {}", layer.name(), step);
+        }
+        return step;
+    }
+
+    /** The stored step or, if it is not initialized, this batch's, without storing it (inference). */
+    private double storedOrBatchStep(INDArray x) {
+        double step = storedStep();
+        return step != 0 ? step : batchStep(x);
     }
 
     /**

@@ -167,6 +167,46 @@ class LsqOutputLayerTest {
         assertTrue(diff <= TOL * scale, what + ": max |difference| " + diff);
     }
 
+    /**
+     * The route the converter took before this layer existed, an {@link LsqDense} followed by a
+     * {@code LossLayer}, and this layer train identically: same parameters after three SGD steps with
+     * weight decay, both quantizers on (in double precision; in float only the rounding of sums differs).
+     */
+    @Test
+    void trainsAsTheDenseLayerPlusLossLayerItReplaces() {
+        MultiLayerNetwork viaDense = new MultiLayerNetwork(new NeuralNetConfiguration.Builder().seed(11)
+                .dataType(DataType.DOUBLE).updater(new Sgd(0.05)).list()
+                .layer(new LsqDense.Builder().nIn(5).nOut(3).activation(Activation.IDENTITY).bits(3).l2(1e-3).build())
+                .layer(new org.deeplearning4j.nn.conf.layers.LossLayer.Builder(LossFunctions.LossFunction.MCXENT)
+                        .activation(Activation.SOFTMAX).build())
+                .build());
+        viaDense.init();
+        MultiLayerNetwork viaOutput = new MultiLayerNetwork(new NeuralNetConfiguration.Builder().seed(11)
+                .dataType(DataType.DOUBLE).updater(new Sgd(0.05)).list()
+                .layer(new LsqOutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nIn(5).nOut(3)
+                        .activation(Activation.SOFTMAX).bits(3).l2(1e-3).build())
+                .build());
+        viaOutput.init();
+        org.deeplearning4j.nn.api.Layer dense = viaDense.getLayer(0);
+        org.deeplearning4j.nn.api.Layer output = viaOutput.getLayer(0);
+        output.getParam(LsqLayerConfig.WEIGHT_KEY).assign(dense.getParam(LsqLayerConfig.WEIGHT_KEY));
+        output.getParam(LsqLayerConfig.BIAS_KEY).assign(Nd4j.linspace(DataType.DOUBLE, -0.2, 0.2, 3).reshape(1, 3));
+        dense.getParam(LsqLayerConfig.BIAS_KEY).assign(output.getParam(LsqLayerConfig.BIAS_KEY).reshape(3));
+        INDArray x = TestNets.input(DataType.DOUBLE, 8, 12, 5);
+        INDArray y = TestNets.labels(DataType.DOUBLE, 12, 3);
+        for (int i = 0; i < 3; i++) {
+            viaDense.fit(x, y);
+            viaOutput.fit(x, y);
+        }
+        for (String key : List.of(LsqLayerConfig.WEIGHT_KEY, LsqLayerConfig.BIAS_KEY, LsqLayerConfig.WEIGHT_STEP_KEY,
+                LsqLayerConfig.INPUT_STEP_KEY)) {
+            INDArray a = dense.getParam(key);
+            INDArray b = output.getParam(key);
+            TestNets.assertClose(a.reshape(a.length()), b.reshape(b.length()), 1e-12, key + " after 3 steps");
+        }
+        TestNets.assertClose(viaDense.output(x), viaOutput.output(x), 1e-12, "outputs after 3 steps");
+    }
+
     @Test
     void trainingMovesTheStepsWhichGetNoWeightDecay() {
         LsqOutputLayer conf = new LsqOutputLayer.Builder().nOut(3).bits(4).l2(0.1).stepUpdater(new Adam(0.01))
