@@ -136,14 +136,4 @@ public class LsqOutputRuntimeLayer extends BaseOutputLayer<LsqOutputLayer> imple
         super.applyConstraints(iteration, epoch);
         WeightSteps.clamp(paramTable());
     }
-
-    @Override
-    public void initWeightSteps() {
-        WeightSteps.initialize(this);
-    }
-
-    @Override
-    public LsqIntegerParams integerParams() {
-        return WeightSteps.integerParams(this);
-    }
 }

@@ -95,14 +95,4 @@ public class LsqRuntimeLayer extends SameDiffLayer implements QuantizedLayer {
         super.applyConstraints(iteration, epoch);
         WeightSteps.clamp(paramTable);
     }
-
-    @Override
-    public void initWeightSteps() {
-        WeightSteps.initialize(this);
-    }
-
-    @Override
-    public LsqIntegerParams integerParams() {
-        return WeightSteps.integerParams(this);
-    }
 }

@@ -25,7 +25,9 @@ public interface QuantizedLayer extends Layer {
      *
      * @throws IllegalStateException if the layer does not quantize its weights
      */
-    void initWeightSteps();
+    default void initWeightSteps() {
+        WeightSteps.initialize(this);
+    }
 
     /**
      * The layer's integer view: weight codes and steps, input quantizer and step, bias. An
@@ -35,7 +37,9 @@ public interface QuantizedLayer extends Layer {
      * @throws IllegalStateException if weights are not quantized, or inputs are quantized but the input
      *                               step is not initialized yet (train or calibrate first)
      */
-    LsqIntegerParams integerParams();
+    default LsqIntegerParams integerParams() {
+        return WeightSteps.integerParams(this);
+    }
 
     /** @return the layer's input quantizer at run time (calibration state included) */
     InputQuantization inputQuantization();
