@@ -42,7 +42,7 @@ import org.nd4j.shade.jackson.annotation.JsonAnySetter;
  * exactly the parameters of its stock DL4J twin (DL4J's SameDiff layers fail to build gradients for
  * parameters that take no part in the graph).
  *
- * <p>The LSQ options are two {@link Quantizer} values: {@link #getWeightQuantizer()} and
+ * <p>The LSQ options are two {@link io.github.lsq4j.quant.Quantizer} values: {@link #getWeightQuantizer()} and
  * {@link #getInputQuantizer()}, null when that quantizer is off. The builders' one-line settings
  * ({@code bits(4)}, {@code inputSigned(false)}, {@code perChannelWeights(true)}, ...) edit those two
  * values; a new quantizer option needs no field here.
