@@ -164,7 +164,11 @@ public final class LsqLayers {
                 + (model == null ? "null" : model.getClass().getName()));
     }
 
-    private static Layer unwrap(Layer l) {
+    /**
+     * @param l a runtime layer
+     * @return the layer inside any frozen or other wrapper layers
+     */
+    public static Layer unwrap(Layer l) {
         Layer cur = l;
         while (true) {
             if (cur instanceof FrozenLayer f) {

@@ -27,11 +27,33 @@ public final class ModelFiles {
      * @throws IOException if writing fails (the previous file, if any, is left intact)
      */
     public static void save(Model model, Path file) throws IOException {
+        writeAtomically(file, tmp -> ModelSerializer.writeModel(model, tmp.toFile(), true));
+    }
+
+    /** Writes a file's content to a given path. */
+    @FunctionalInterface
+    public interface FileWriter {
+        /**
+         * @param path where to write
+         * @throws IOException if writing fails
+         */
+        void write(Path path) throws IOException;
+    }
+
+    /**
+     * Writes a file atomically: into a temporary file next to it, then moved into place, so the target
+     * holds the old content or the new one, never a mix.
+     *
+     * @param file   the file; its directory is created if needed
+     * @param writer writes the content to the path it is given
+     * @throws IOException if writing fails (the previous file, if any, is left intact)
+     */
+    public static void writeAtomically(Path file, FileWriter writer) throws IOException {
         Path target = file.toAbsolutePath();
         Files.createDirectories(target.getParent());
         Path tmp = Files.createTempFile(target.getParent(), target.getFileName().toString(), ".tmp");
         try {
-            ModelSerializer.writeModel(model, tmp.toFile(), true);
+            writer.write(tmp);
             try {
                 Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
             } catch (AtomicMoveNotSupportedException e) {

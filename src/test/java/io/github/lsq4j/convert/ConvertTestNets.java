@@ -24,12 +24,12 @@ import org.nd4j.linalg.learning.config.Nesterovs;
 import org.nd4j.linalg.lossfunctions.LossFunctions;
 
 /** Small float networks to convert. */
-final class ConvertTestNets {
+public final class ConvertTestNets {
     private ConvertTestNets() {
     }
 
     /** LeNet-like: conv-relu, max pool, conv-relu, max pool, dense-relu, softmax output; 1x28x28 input. */
-    static MultiLayerNetwork leNet(long seed, DataType type) {
+    public static MultiLayerNetwork leNet(long seed, DataType type) {
         MultiLayerConfiguration conf = new NeuralNetConfiguration.Builder().seed(seed).dataType(type)
                 .updater(new Nesterovs(0.01, 0.9)).weightInit(WeightInit.RELU).l2(1e-4).list()
                 .layer(new ConvolutionLayer.Builder(5, 5).name("conv1").nOut(8).activation(Activation.RELU).build())
@@ -48,7 +48,7 @@ final class ConvertTestNets {
     }
 
     /** A multi-layer perceptron 784-256-128-10 for 1x28x28 input, trained with Adam. */
-    static MultiLayerNetwork mlp(long seed) {
+    public static MultiLayerNetwork mlp(long seed) {
         MultiLayerNetwork net = new MultiLayerNetwork(new NeuralNetConfiguration.Builder().seed(seed)
                 .updater(new Adam(1e-3)).weightInit(WeightInit.RELU).list()
                 .layer(new DenseLayer.Builder().name("fc1").nOut(256).activation(Activation.RELU).build())
@@ -65,7 +65,7 @@ final class ConvertTestNets {
      * A residual graph: stem conv (no bias) - BN - ReLU; a basic block (conv-BN-ReLU-conv-BN, add, ReLU)
      * with identity shortcut; global average pool; softmax output. 1x12x12 input.
      */
-    static ComputationGraph residual(long seed, DataType type) {
+    public static ComputationGraph residual(long seed, DataType type) {
         ComputationGraphConfiguration conf = new NeuralNetConfiguration.Builder().seed(seed).dataType(type)
                 .updater(new Nesterovs(0.01, 0.9)).weightInit(WeightInit.RELU).graphBuilder()
                 .addInputs("in")

@@ -1,0 +1,330 @@
+package io.github.lsq4j.export;
+
+import io.github.lsq4j.layers.LsqConv2D;
+import io.github.lsq4j.layers.LsqDense;
+import io.github.lsq4j.layers.LsqIntegerParams;
+import io.github.lsq4j.layers.LsqLayerConfig;
+import io.github.lsq4j.layers.LsqOutputLayer;
+import io.github.lsq4j.layers.QuantizedLayer;
+import io.github.lsq4j.quant.QuantRange;
+import io.github.lsq4j.quant.Quantizer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.deeplearning4j.nn.api.Layer;
+import org.deeplearning4j.nn.conf.CNN2DFormat;
+import org.deeplearning4j.nn.conf.ConvolutionMode;
+import org.deeplearning4j.nn.conf.layers.ActivationLayer;
+import org.deeplearning4j.nn.conf.layers.BaseLayer;
+import org.deeplearning4j.nn.conf.layers.BatchNormalization;
+import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
+import org.deeplearning4j.nn.conf.layers.DenseLayer;
+import org.deeplearning4j.nn.conf.layers.DropoutLayer;
+import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
+import org.deeplearning4j.nn.conf.layers.LossLayer;
+import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.deeplearning4j.nn.conf.layers.PoolingType;
+import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
+import org.deeplearning4j.nn.conf.layers.ZeroPaddingLayer;
+import org.deeplearning4j.nn.params.BatchNormalizationParamInitializer;
+import org.deeplearning4j.nn.params.DefaultParamInitializer;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.ops.transforms.Transforms;
+
+/**
+ * The export table, layer configuration type (matched exactly) to ONNX operators: the LSQ layers as
+ * QDQ (their integer weight codes as INT4 or INT8 initializers with the learned steps as
+ * DequantizeLinear scales, their inputs clipped to the quantizer's range and quantized with the
+ * learned step), and DL4J's stock layers that networks around them use, in float.
+ */
+final class LayerExporters {
+    private static final Map<Class<? extends org.deeplearning4j.nn.conf.layers.Layer>, LayerExporter> TABLE = Map.ofEntries(
+            Map.entry(LsqConv2D.class, LayerExporters::lsqConv),
+            Map.entry(LsqDense.class, LayerExporters::lsqDense),
+            Map.entry(LsqOutputLayer.class, LayerExporters::lsqDense),
+            Map.entry(ConvolutionLayer.class, LayerExporters::conv),
+            Map.entry(DenseLayer.class, LayerExporters::dense),
+            Map.entry(OutputLayer.class, LayerExporters::dense),
+            Map.entry(BatchNormalization.class, LayerExporters::batchNorm),
+            Map.entry(SubsamplingLayer.class, LayerExporters::pooling),
+            Map.entry(GlobalPoolingLayer.class, LayerExporters::globalPooling),
+            Map.entry(ActivationLayer.class, LayerExporters::activationOnly),
+            Map.entry(LossLayer.class, LayerExporters::activationOnly),
+            Map.entry(DropoutLayer.class, (layer, input, g) -> input),
+            Map.entry(ZeroPaddingLayer.class, LayerExporters::zeroPadding));
+
+    private LayerExporters() {
+    }
+
+    /**
+     * @param layer a runtime layer (not wrapped)
+     * @return its exporter
+     * @throws IllegalArgumentException naming the layer and its kind if there is none
+     */
+    static LayerExporter forLayer(Layer layer) {
+        org.deeplearning4j.nn.conf.layers.Layer conf = layer.conf().getLayer();
+        LayerExporter exporter = TABLE.get(conf.getClass());
+        if (exporter == null) {
+            throw new IllegalArgumentException(describe(layer) + ": layer kind " + conf.getClass().getSimpleName()
+                    + " has no ONNX export (exported kinds: "
+                    + TABLE.keySet().stream().map(Class::getSimpleName).sorted().toList() + ")");
+        }
+        return exporter;
+    }
+
+    static String describe(Layer layer) {
+        org.deeplearning4j.nn.conf.layers.Layer conf = layer.conf().getLayer();
+        return conf.getClass().getSimpleName() + " '" + (conf.getLayerName() != null ? conf.getLayerName()
+                : String.valueOf(layer.getIndex())) + "'";
+    }
+
+    private static String name(Layer layer) {
+        String n = layer.conf().getLayer().getLayerName();
+        return n != null ? n : "layer" + layer.getIndex();
+    }
+
+    // ---------------------------------------------------------------- LSQ layers
+
+    private static String lsqConv(Layer layer, String input, OnnxGraph g) {
+        LsqConv2D conf = (LsqConv2D) layer.conf().getLayer();
+        String name = name(layer);
+        String x = quantizedInput(layer, input, g);
+        // SameDiff's [kH, kW, nIn, nOut] to ONNX's [nOut, nIn, kH, kW]; output channels on axis 0.
+        String w = weights(layer, g, name, codes -> codes.permute(3, 2, 0, 1), 0);
+        List<String> inputs = new ArrayList<>(List.of(x, w));
+        if (conf.isHasBias()) {
+            inputs.add(lsqBias(layer, g, name));
+        }
+        String conv = g.node("Conv", name, inputs, convAttributes(conf.getKernelSize(), conf.getStride(),
+                conf.getPadding(), conf.getDilation(), conf.getConvolutionMode(), describe(layer)));
+        return OnnxActivations.apply(g, conf.getActivation().getActivationFunction(), conv, name + "_act",
+                describe(layer));
+    }
+
+    /** {@link LsqDense} and {@link LsqOutputLayer}: weights {@code [nIn, nOut]}, output units on axis 1. */
+    private static String lsqDense(Layer layer, String input, OnnxGraph g) {
+        String name = name(layer);
+        String x = quantizedInput(layer, input, g);
+        String w = weights(layer, g, name, codes -> codes, 1);
+        org.deeplearning4j.nn.conf.layers.Layer conf = layer.conf().getLayer();
+        org.nd4j.linalg.activations.IActivation activation = conf instanceof LsqDense d
+                ? d.getActivation().getActivationFunction() : ((BaseLayer) conf).getActivationFn();
+        String z = g.node("MatMul", name + "_matmul", List.of(x, w));
+        if (layer.getParam(LsqLayerConfig.BIAS_KEY) != null) {
+            z = g.node("Add", name, List.of(z, lsqBias(layer, g, name)));
+        }
+        return OnnxActivations.apply(g, activation, z, name + "_act", describe(layer));
+    }
+
+    /**
+     * The layer input as the paper quantizes it: clipped to {@code [-Qn*s, Qp*s]} where the range is
+     * narrower than the 8-bit type, QuantizeLinear with the learned step, DequantizeLinear.
+     */
+    private static String quantizedInput(Layer layer, String input, OnnxGraph g) {
+        QuantizedLayer lsq = (QuantizedLayer) layer;
+        Quantizer q = lsq.lsqConf().getInputQuantizer();
+        if (q == null) {
+            return input;
+        }
+        double step = lsq.getParam(LsqLayerConfig.INPUT_STEP_KEY).getDouble(0);
+        if (step == 0) {
+            throw new IllegalStateException(describe(layer) + ": the input step is not initialized; train the network "
+                    + "or call LsqLayers.calibrate before exporting");
+        }
+        String name = name(layer) + "_input";
+        QuantRange r = q.range();
+        String x = input;
+        if (q.bits() < 8) {
+            x = OnnxActivations.clip(g, input, name + "_clip", (float) (-r.qn() * step), (float) (r.qp() * step));
+        }
+        int type = q.signed() ? OnnxGraph.INT8 : OnnxGraph.UINT8;
+        String scale = g.scalar(name + "_scale", (float) step);
+        String zero = g.zeroPoint(name + "_zero_point", type);
+        String quantized = g.node("QuantizeLinear", name + "_q", List.of(x, scale, zero));
+        return g.node("DequantizeLinear", name + "_dq", List.of(quantized, scale, zero));
+    }
+
+    /**
+     * The weights as DequantizeLinear of their integer codes (INT4 up to 4 bits, else INT8) with the
+     * learned step(s) as scale, or as float if the layer does not quantize its weights.
+     *
+     * @param toOnnxLayout the codes (or weights) in ONNX's layout
+     * @param onnxAxis     the axis of the output channels in ONNX's layout, for per-channel steps
+     */
+    private static String weights(Layer layer, OnnxGraph g, String name,
+                                  java.util.function.UnaryOperator<INDArray> toOnnxLayout, int onnxAxis) {
+        QuantizedLayer lsq = (QuantizedLayer) layer;
+        Quantizer q = lsq.lsqConf().getWeightQuantizer();
+        if (q == null) {
+            return g.floats(name + "_weights", toOnnxLayout.apply(layer.getParam(LsqLayerConfig.WEIGHT_KEY)));
+        }
+        LsqIntegerParams p = lsq.integerParams();
+        String codes = g.codes(name + "_weight_codes", toOnnxLayout.apply(p.weightCodes()),
+                q.bits() <= 4 ? OnnxGraph.INT4 : OnnxGraph.INT8);
+        if (!q.isPerChannel()) {
+            String scale = g.scalar(name + "_weight_scale", p.weightSteps().getFloat(0));
+            return g.node("DequantizeLinear", name + "_weights", List.of(codes, scale));
+        }
+        String scale = g.floats(name + "_weight_scale", p.weightSteps().reshape(p.weightSteps().length()));
+        return g.node("DequantizeLinear", name + "_weights", List.of(codes, scale), OnnxGraph.attr("axis", (long) onnxAxis));
+    }
+
+    /**
+     * An LSQ layer's bias as integer inference holds it: INT32 codes {@code round(b / (s_x * s_w))}
+     * (half to even) with the accumulator's unit {@code s_x * s_w} as DequantizeLinear scale (per output
+     * channel if the weight steps are). Runtimes quantize a float bias this way themselves to run the
+     * layer with integer kernels (ONNX Runtime's QDQ bias quantization), so writing it so makes the
+     * file mean exactly what the runtime computes; it moves each output by at most half that unit. With
+     * a quantizer off, the bias stays float.
+     */
+    private static String lsqBias(Layer layer, OnnxGraph g, String name) {
+        QuantizedLayer lsq = (QuantizedLayer) layer;
+        INDArray bias = layer.getParam(LsqLayerConfig.BIAS_KEY);
+        Quantizer w = lsq.lsqConf().getWeightQuantizer();
+        if (w == null || lsq.lsqConf().getInputQuantizer() == null) {
+            return g.floats(name + "_bias", bias.reshape(bias.length()));
+        }
+        BiasCodes b = BiasCodes.of(lsq.integerParams());
+        String codes = g.int32s(name + "_bias_codes", b.codes());
+        if (!w.isPerChannel()) {
+            return g.node("DequantizeLinear", name + "_bias", List.of(codes, g.scalar(name + "_bias_scale", b.scales()[0])));
+        }
+        return g.node("DequantizeLinear", name + "_bias", List.of(codes,
+                g.floats(name + "_bias_scale", Nd4j.createFromArray(b.scales()))), OnnxGraph.attr("axis", 0L));
+    }
+
+    // ---------------------------------------------------------------- stock layers
+
+    private static String conv(Layer layer, String input, OnnxGraph g) {
+        ConvolutionLayer conf = (ConvolutionLayer) layer.conf().getLayer();
+        if (conf.getCnn2dDataFormat() != null && conf.getCnn2dDataFormat() != CNN2DFormat.NCHW) {
+            throw new IllegalArgumentException(describe(layer) + ": only NCHW convolutions are exported");
+        }
+        String name = name(layer);
+        List<String> inputs = new ArrayList<>(List.of(input,
+                g.floats(name + "_weights", layer.getParam(DefaultParamInitializer.WEIGHT_KEY))));
+        if (conf.hasBias()) {
+            INDArray b = layer.getParam(DefaultParamInitializer.BIAS_KEY);
+            inputs.add(g.floats(name + "_bias", b.reshape(b.length())));
+        }
+        String conv = g.node("Conv", name, inputs, convAttributes(conf.getKernelSize(), conf.getStride(),
+                conf.getPadding(), conf.getDilation(), conf.getConvolutionMode(), describe(layer)));
+        return OnnxActivations.apply(g, conf.getActivationFn(), conv, name + "_act", describe(layer));
+    }
+
+    /** DenseLayer and OutputLayer: weights {@code [nIn, nOut]}, bias {@code [1, nOut]}. */
+    private static String dense(Layer layer, String input, OnnxGraph g) {
+        BaseLayer conf = (BaseLayer) layer.conf().getLayer();
+        if (conf instanceof DenseLayer d && d.hasLayerNorm()) {
+            throw new IllegalArgumentException(describe(layer) + ": layer normalization has no ONNX export here");
+        }
+        String name = name(layer);
+        String w = g.floats(name + "_weights", layer.getParam(DefaultParamInitializer.WEIGHT_KEY));
+        return affine(g, name, input, w, layer.getParam(DefaultParamInitializer.BIAS_KEY), conf.getActivationFn(),
+                describe(layer));
+    }
+
+    /** {@code activation(x . w + b)}. */
+    private static String affine(OnnxGraph g, String name, String x, String w, INDArray bias,
+                                 org.nd4j.linalg.activations.IActivation activation, String layer) {
+        String z = g.node("MatMul", name + "_matmul", List.of(x, w));
+        if (bias != null) {
+            z = g.node("Add", name, List.of(z, g.floats(name + "_bias", bias.reshape(bias.length()))));
+        }
+        return OnnxActivations.apply(g, activation, z, name + "_act", layer);
+    }
+
+    private static String batchNorm(Layer layer, String input, OnnxGraph g) {
+        BatchNormalization conf = (BatchNormalization) layer.conf().getLayer();
+        String name = name(layer);
+        INDArray mean = layer.getParam(BatchNormalizationParamInitializer.GLOBAL_MEAN);
+        long n = mean.length();
+        INDArray variance = conf.isUseLogStd()
+                ? Transforms.pow(Transforms.pow(Nd4j.valueArrayOf(layer.getParam(
+                        BatchNormalizationParamInitializer.GLOBAL_LOG_STD).shape(), 10.0, mean.dataType()),
+                        layer.getParam(BatchNormalizationParamInitializer.GLOBAL_LOG_STD)), 2)
+                : layer.getParam(BatchNormalizationParamInitializer.GLOBAL_VAR);
+        INDArray gamma = conf.isLockGammaBeta() ? Nd4j.valueArrayOf(new long[] {n}, conf.getGamma(), mean.dataType())
+                : layer.getParam(BatchNormalizationParamInitializer.GAMMA);
+        INDArray beta = conf.isLockGammaBeta() ? Nd4j.valueArrayOf(new long[] {n}, conf.getBeta(), mean.dataType())
+                : layer.getParam(BatchNormalizationParamInitializer.BETA);
+        // No activation: DL4J's batch-norm layer ignores the one its configuration holds.
+        return g.node("BatchNormalization", name, List.of(input, g.floats(name + "_gamma", gamma.reshape(n)),
+                        g.floats(name + "_beta", beta.reshape(n)), g.floats(name + "_mean", mean.reshape(n)),
+                        g.floats(name + "_var", variance.reshape(n))),
+                OnnxGraph.attr("epsilon", (float) conf.getEps()));
+    }
+
+    private static String pooling(Layer layer, String input, OnnxGraph g) {
+        SubsamplingLayer conf = (SubsamplingLayer) layer.conf().getLayer();
+        String name = name(layer);
+        List<onnx.Onnx.AttributeProto> attrs = new ArrayList<>(List.of(convAttributes(conf.getKernelSize(),
+                conf.getStride(), conf.getPadding(), conf.getDilation(), conf.getConvolutionMode(), describe(layer))));
+        PoolingType type = conf.getPoolingType();
+        if (type == PoolingType.MAX) {
+            return g.node("MaxPool", name, List.of(input), attrs.toArray(onnx.Onnx.AttributeProto[]::new));
+        }
+        attrs.removeIf(a -> a.getName().equals("dilations"));
+        if (type == PoolingType.AVG) {
+            attrs.add(OnnxGraph.attr("count_include_pad", conf.isAvgPoolIncludePadInDivisor() ? 1L : 0L));
+            return g.node("AveragePool", name, List.of(input), attrs.toArray(onnx.Onnx.AttributeProto[]::new));
+        }
+        if (type == PoolingType.PNORM) {
+            attrs.add(OnnxGraph.attr("p", (long) conf.getPnorm()));
+            return g.node("LpPool", name, List.of(input), attrs.toArray(onnx.Onnx.AttributeProto[]::new));
+        }
+        throw new IllegalArgumentException(describe(layer) + ": pooling type " + type + " has no ONNX export");
+    }
+
+    private static String globalPooling(Layer layer, String input, OnnxGraph g) {
+        GlobalPoolingLayer conf = (GlobalPoolingLayer) layer.conf().getLayer();
+        String name = name(layer);
+        int[] dims = conf.getPoolingDimensions();
+        if (dims != null && !(dims.length == 2 && dims[0] == 2 && dims[1] == 3)) {
+            throw new IllegalArgumentException(describe(layer) + ": only pooling over the spatial axes (2, 3) of "
+                    + "NCHW data is exported, got " + java.util.Arrays.toString(dims));
+        }
+        String op = switch (conf.getPoolingType()) {
+            case AVG -> "GlobalAveragePool";
+            case MAX -> "GlobalMaxPool";
+            default -> throw new IllegalArgumentException(describe(layer) + ": global pooling type "
+                    + conf.getPoolingType() + " has no ONNX export");
+        };
+        String pooled = g.node(op, name, List.of(input));
+        return conf.isCollapseDimensions() ? g.node("Flatten", name + "_flatten", List.of(pooled),
+                OnnxGraph.attr("axis", 1L)) : pooled;
+    }
+
+    /** ActivationLayer and LossLayer: only their activation. */
+    private static String activationOnly(Layer layer, String input, OnnxGraph g) {
+        org.deeplearning4j.nn.conf.layers.Layer conf = layer.conf().getLayer();
+        org.nd4j.linalg.activations.IActivation fn = conf instanceof ActivationLayer a ? a.getActivationFn()
+                : ((BaseLayer) conf).getActivationFn();
+        return OnnxActivations.apply(g, fn, input, name(layer), describe(layer));
+    }
+
+    private static String zeroPadding(Layer layer, String input, OnnxGraph g) {
+        ZeroPaddingLayer conf = (ZeroPaddingLayer) layer.conf().getLayer();
+        int[] p = conf.getPadding(); // top, bottom, left, right
+        String pads = g.int64s(name(layer) + "_pads", 0, 0, p[0], p[2], 0, 0, p[1], p[3]);
+        return g.node("Pad", name(layer), List.of(input, pads));
+    }
+
+    /** Kernel, strides, dilations and padding of a convolution or pooling, as ONNX attributes. */
+    private static onnx.Onnx.AttributeProto[] convAttributes(int[] kernel, int[] stride, int[] padding, int[] dilation,
+                                                            ConvolutionMode mode, String layer) {
+        List<onnx.Onnx.AttributeProto> attrs = new ArrayList<>(List.of(
+                OnnxGraph.attr("kernel_shape", kernel[0], kernel[1]),
+                OnnxGraph.attr("strides", stride[0], stride[1]),
+                OnnxGraph.attr("dilations", dilation == null ? 1 : dilation[0], dilation == null ? 1 : dilation[1])));
+        switch (mode == null ? ConvolutionMode.Truncate : mode) {
+            // DL4J's Same mode pads the floor of half the total at the top and left, as SAME_UPPER does.
+            case Same -> attrs.add(OnnxGraph.attr("auto_pad", "SAME_UPPER"));
+            case Truncate, Strict -> attrs.add(OnnxGraph.attr("pads", padding[0], padding[1], padding[0], padding[1]));
+            default -> throw new IllegalArgumentException(layer + ": convolution mode " + mode + " has no ONNX export");
+        }
+        return attrs.toArray(onnx.Onnx.AttributeProto[]::new);
+    }
+
+}

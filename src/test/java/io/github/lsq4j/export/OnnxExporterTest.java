@@ -1,0 +1,206 @@
+package io.github.lsq4j.export;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.github.lsq4j.convert.ConvertTestNets;
+import io.github.lsq4j.convert.LsqConverter;
+import io.github.lsq4j.convert.QuantizationPolicy;
+import ai.onnxruntime.OrtSession;
+import io.github.lsq4j.layers.LsqIntegerParams;
+import io.github.lsq4j.layers.LsqLayerConfig;
+import io.github.lsq4j.layers.LsqLayers;
+import io.github.lsq4j.layers.QuantizedLayer;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+import onnx.Onnx;
+import org.deeplearning4j.nn.api.Model;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.inputs.InputType;
+import org.deeplearning4j.nn.conf.layers.LSTM;
+import org.deeplearning4j.nn.conf.layers.RnnOutputLayer;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.dataset.api.iterator.DataSetIterator;
+import org.nd4j.linalg.dataset.adapter.SingletonDataSetIterator;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * Exported models run in ONNX Runtime (every graph optimization on) and compute what lsq4j computes;
+ * the codes and steps in the file are exactly {@link LsqLayers#integerParams}; bad input is refused.
+ */
+class OnnxExporterTest {
+    @TempDir
+    Path dir;
+
+    @BeforeEach
+    void floatPrecision() {
+        Nd4j.setDefaultDataTypes(DataType.FLOAT, DataType.FLOAT);
+    }
+
+    /** Converted, calibrated, then trained a few steps so that every step has moved from its start. */
+    private static <M extends Model> M trained(M lsq, INDArray x, int classes) {
+        INDArray y = Nd4j.zeros(DataType.FLOAT, x.size(0), classes);
+        for (int i = 0; i < x.size(0); i++) {
+            y.putScalar(i, i % classes, 1.0);
+        }
+        DataSetIterator data = new SingletonDataSetIterator(new DataSet(x, y));
+        LsqLayers.calibrate(lsq, data);
+        for (int i = 0; i < 3; i++) {
+            if (lsq instanceof MultiLayerNetwork m) {
+                m.fit(x, y);
+            } else {
+                ((ComputationGraph) lsq).fit(new INDArray[] {x}, new INDArray[] {y});
+            }
+        }
+        return lsq;
+    }
+
+    /**
+     * The exported model is lsq4j's integer model: the network with each quantized layer's bias in the
+     * accumulator's unit ({@link BiasCodes}), as integer runtimes hold it. On that network, ONNX Runtime
+     * at every optimization level computes what lsq4j computes, to float rounding.
+     */
+    private static void assertRunsAsInDl4j(Model net, Path file, String inputName, INDArray x, String what)
+            throws Exception {
+        for (QuantizedLayer layer : LsqLayers.lsqLayers(net)) {
+            INDArray b = layer.getParam(LsqLayerConfig.BIAS_KEY);
+            if (b != null && layer.lsqConf().isQuantizeWeights() && layer.lsqConf().isQuantizeInputs()) {
+                b.assign(Nd4j.createFromArray(BiasCodes.of(layer.integerParams()).values()).reshape(b.shape()));
+            }
+        }
+        INDArray expected = net instanceof MultiLayerNetwork m ? m.output(x) : ((ComputationGraph) net).outputSingle(x);
+        for (OrtSession.SessionOptions.OptLevel level : OrtSession.SessionOptions.OptLevel.values()) {
+            try (OnnxRuntimeRunner ort = new OnnxRuntimeRunner(file, level)) {
+                INDArray actual = ort.run(inputName, x);
+                assertArrayEquals(expected.shape(), actual.shape(), what + ": shape");
+                double maxDiff = expected.sub(actual).amaxNumber().doubleValue();
+                assertTrue(maxDiff < 1e-5, what + ", ONNX Runtime " + level + ": max |difference| " + maxDiff);
+            }
+        }
+    }
+
+    @ParameterizedTest(name = "{0} bits, per channel {1}")
+    @CsvSource({"8, false", "4, false", "4, true", "3, false", "2, true"})
+    void multiLayerNetworkRunsInOnnxRuntimeAsInDl4j(int bits, boolean perChannel) throws Exception {
+        INDArray x = Nd4j.rand(DataType.FLOAT, 64, 1, 28, 28);
+        MultiLayerNetwork lsq = trained(LsqConverter.convert(ConvertTestNets.leNet(1, DataType.FLOAT),
+                QuantizationPolicy.builder(bits).perChannelWeights(perChannel).firstAndLastAtTargetBits().build()), x, 10);
+        Path file = dir.resolve("lenet.onnx");
+        OnnxExporter.export(lsq, file, 1, 28, 28);
+        assertCodesAndStepsAreTheNetworksExactly(lsq, file);
+        assertRunsAsInDl4j(lsq, file, OnnxExporter.MLN_INPUT, x, bits + "-bit LeNet");
+    }
+
+    @Test
+    void residualGraphWithBatchNormRunsInOnnxRuntimeAsInDl4j() throws Exception {
+        INDArray x = Nd4j.rand(DataType.FLOAT, 32, 1, 12, 12);
+        ComputationGraph lsq = trained(LsqConverter.convert(ConvertTestNets.residual(3, DataType.FLOAT),
+                QuantizationPolicy.paper(2)), x, 5);
+        Path file = dir.resolve("residual.onnx");
+        OnnxExporter.export(lsq, file, 1, 12, 12);
+        assertCodesAndStepsAreTheNetworksExactly(lsq, file);
+        assertRunsAsInDl4j(lsq, file, "in", x, "2-bit residual graph");
+    }
+
+    @Test
+    void floatNetworkRunsInOnnxRuntimeAsInDl4j() throws Exception {
+        INDArray x = Nd4j.rand(DataType.FLOAT, 16, 1, 28, 28);
+        MultiLayerNetwork net = ConvertTestNets.leNet(2, DataType.FLOAT);
+        Path file = dir.resolve("float.onnx");
+        OnnxExporter.export(net, file, 1, 28, 28);
+        try (OnnxRuntimeRunner ort = new OnnxRuntimeRunner(file)) {
+            INDArray expected = net.output(x);
+            INDArray actual = ort.run(OnnxExporter.MLN_INPUT, x);
+            assertTrue(expected.equalsWithEps(actual, 1e-5), "float network: max |difference| "
+                    + expected.sub(actual).amaxNumber());
+        }
+    }
+
+    /** Every LSQ layer's weight codes (unpacked from INT4 or INT8) and steps, read back from the file. */
+    private static void assertCodesAndStepsAreTheNetworksExactly(Model net, Path file) throws IOException {
+        Map<String, Onnx.TensorProto> initializers = new HashMap<>();
+        try (InputStream in = Files.newInputStream(file)) {
+            Onnx.ModelProto.parseFrom(in).getGraph().getInitializerList().forEach(t -> initializers.put(t.getName(), t));
+        }
+        int checked = 0;
+        for (QuantizedLayer layer : LsqLayers.lsqLayers(net)) {
+            LsqIntegerParams p = layer.integerParams();
+            String name = layer.conf().getLayer().getLayerName();
+            Onnx.TensorProto codes = initializers.get(name + "_weight_codes");
+            INDArray expected = p.weightCodes().rank() == 4 ? p.weightCodes().permute(3, 2, 0, 1) : p.weightCodes();
+            assertArrayEquals(expected.shape(), codes.getDimsList().stream().mapToLong(Long::longValue).toArray(), name);
+            int bits = p.weightQuantizer().bits();
+            assertEquals(bits <= 4 ? OnnxGraph.INT4 : OnnxGraph.INT8, codes.getDataType(), name + ": type");
+            assertArrayEquals(expected.dup('c').data().asInt(), unpack(codes), name + ": codes");
+            Onnx.TensorProto scale = initializers.get(name + "_weight_scale");
+            float[] steps = floats(scale);
+            assertArrayEquals(p.weightSteps().castTo(DataType.FLOAT).data().asFloat(), steps, 0f, name + ": steps");
+            if (p.inputQuantizer() != null) {
+                assertEquals((float) p.inputStep(), floats(initializers.get(name + "_input_scale"))[0], 0f,
+                        name + ": input step");
+            }
+            checked++;
+        }
+        assertTrue(checked > 0, "no LSQ layer checked");
+    }
+
+    private static int[] unpack(Onnx.TensorProto t) {
+        byte[] raw = t.getRawData().toByteArray();
+        int n = Math.toIntExact(t.getDimsList().stream().mapToLong(Long::longValue).reduce(1, (a, b) -> a * b));
+        int[] out = new int[n];
+        for (int i = 0; i < n; i++) {
+            if (t.getDataType() == OnnxGraph.INT4) {
+                int nibble = (raw[i / 2] >> (4 * (i % 2))) & 0x0F;
+                out[i] = nibble >= 8 ? nibble - 16 : nibble;
+            } else {
+                out[i] = raw[i];
+            }
+        }
+        return out;
+    }
+
+    private static float[] floats(Onnx.TensorProto t) {
+        ByteBuffer b = ByteBuffer.wrap(t.getRawData().toByteArray()).order(ByteOrder.LITTLE_ENDIAN);
+        float[] out = new float[b.remaining() / 4];
+        b.asFloatBuffer().get(out);
+        return out;
+    }
+
+    @Test
+    void unsupportedLayerIsNamedWithItsKind() {
+        MultiLayerNetwork rnn = new MultiLayerNetwork(new NeuralNetConfiguration.Builder().list()
+                .layer(new LSTM.Builder().name("lstm1").nOut(4).build())
+                .layer(new RnnOutputLayer.Builder().nOut(2).build())
+                .setInputType(InputType.recurrent(3)).build());
+        rnn.init();
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> OnnxExporter.toOnnx(rnn, 3, 5));
+        assertTrue(e.getMessage().contains("lstm1") && e.getMessage().contains("LSTM"), e.getMessage());
+    }
+
+    @Test
+    void uninitializedInputStepSaysToCalibrateAndLeavesTheOldFileIntact() throws IOException {
+        MultiLayerNetwork lsq = LsqConverter.convert(ConvertTestNets.leNet(1, DataType.FLOAT), QuantizationPolicy.paper(4));
+        Path file = dir.resolve("model.onnx");
+        Files.writeString(file, "previous model");
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> OnnxExporter.export(lsq, file, 1, 28, 28));
+        assertTrue(e.getMessage().contains("conv1") && e.getMessage().contains("calibrate"), e.getMessage());
+        assertEquals("previous model", Files.readString(file), "a failed export leaves the old file");
+    }
+}
