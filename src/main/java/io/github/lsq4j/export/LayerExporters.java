@@ -110,7 +110,7 @@ final class LayerExporters {
         org.deeplearning4j.nn.conf.layers.Layer conf = layer.conf().getLayer();
         org.nd4j.linalg.activations.IActivation activation = conf instanceof LsqDense d
                 ? d.getActivation().getActivationFunction() : ((BaseLayer) conf).getActivationFn();
-        String z = g.node("MatMul", name + "_matmul", List.of(x, w));
+        String z = g.node("MatMul", name + "_mm", List.of(x, w));
         if (layer.getParam(LsqLayerConfig.BIAS_KEY) != null) {
             z = g.node("Add", name, List.of(z, lsqBias(layer, g, name)));
         }
@@ -132,15 +132,15 @@ final class LayerExporters {
             throw new IllegalStateException(describe(layer) + ": the input step is not initialized; train the network "
                     + "or call LsqLayers.calibrate before exporting");
         }
-        String name = name(layer) + "_input";
+        String name = name(layer) + "_x";
         QuantRange r = q.range();
         String x = input;
         if (q.bits() < 8) {
             x = OnnxActivations.clip(g, input, name + "_clip", (float) (-r.qn() * step), (float) (r.qp() * step));
         }
         int type = q.signed() ? OnnxGraph.INT8 : OnnxGraph.UINT8;
-        String scale = g.scalar(name + "_scale", (float) step);
-        String zero = g.zeroPoint(name + "_zero_point", type);
+        String scale = g.scalar(name + "_step", (float) step);
+        String zero = g.zeroPoint(type);
         String quantized = g.node("QuantizeLinear", name + "_q", List.of(x, scale, zero));
         return g.node("DequantizeLinear", name + "_dq", List.of(quantized, scale, zero));
     }
@@ -157,17 +157,17 @@ final class LayerExporters {
         QuantizedLayer lsq = (QuantizedLayer) layer;
         Quantizer q = lsq.lsqConf().getWeightQuantizer();
         if (q == null) {
-            return g.floats(name + "_weights", toOnnxLayout.apply(layer.getParam(LsqLayerConfig.WEIGHT_KEY)));
+            return g.floats(name + "_w", toOnnxLayout.apply(layer.getParam(LsqLayerConfig.WEIGHT_KEY)));
         }
         LsqIntegerParams p = lsq.integerParams();
-        String codes = g.codes(name + "_weight_codes", toOnnxLayout.apply(p.weightCodes()),
+        String codes = g.codes(name + "_w", toOnnxLayout.apply(p.weightCodes()),
                 q.bits() <= 4 ? OnnxGraph.INT4 : OnnxGraph.INT8);
         if (!q.isPerChannel()) {
-            String scale = g.scalar(name + "_weight_scale", p.weightSteps().getFloat(0));
-            return g.node("DequantizeLinear", name + "_weights", List.of(codes, scale));
+            String scale = g.scalar(name + "_w_step", p.weightSteps().getFloat(0));
+            return g.node("DequantizeLinear", name + "_w_dq", List.of(codes, scale));
         }
-        String scale = g.floats(name + "_weight_scale", p.weightSteps().reshape(p.weightSteps().length()));
-        return g.node("DequantizeLinear", name + "_weights", List.of(codes, scale), OnnxGraph.attr("axis", (long) onnxAxis));
+        String scale = g.floats(name + "_w_step", p.weightSteps().reshape(p.weightSteps().length()));
+        return g.node("DequantizeLinear", name + "_w_dq", List.of(codes, scale), OnnxGraph.attr("axis", (long) onnxAxis));
     }
 
     /**
@@ -183,15 +183,15 @@ final class LayerExporters {
         INDArray bias = layer.getParam(LsqLayerConfig.BIAS_KEY);
         Quantizer w = lsq.lsqConf().getWeightQuantizer();
         if (w == null || lsq.lsqConf().getInputQuantizer() == null) {
-            return g.floats(name + "_bias", bias.reshape(bias.length()));
+            return g.floats(name + "_b", bias.reshape(bias.length()));
         }
         BiasCodes b = BiasCodes.of(lsq.integerParams());
-        String codes = g.int32s(name + "_bias_codes", b.codes());
+        String codes = g.int32s(name + "_b", b.codes());
         if (!w.isPerChannel()) {
-            return g.node("DequantizeLinear", name + "_bias", List.of(codes, g.scalar(name + "_bias_scale", b.scales()[0])));
+            return g.node("DequantizeLinear", name + "_b_dq", List.of(codes, g.scalar(name + "_b_step", b.scales()[0])));
         }
-        return g.node("DequantizeLinear", name + "_bias", List.of(codes,
-                g.floats(name + "_bias_scale", Nd4j.createFromArray(b.scales()))), OnnxGraph.attr("axis", 0L));
+        return g.node("DequantizeLinear", name + "_b_dq", List.of(codes,
+                g.floats(name + "_b_step", Nd4j.createFromArray(b.scales()))), OnnxGraph.attr("axis", 0L));
     }
 
     // ---------------------------------------------------------------- stock layers
@@ -203,10 +203,10 @@ final class LayerExporters {
         }
         String name = name(layer);
         List<String> inputs = new ArrayList<>(List.of(input,
-                g.floats(name + "_weights", layer.getParam(DefaultParamInitializer.WEIGHT_KEY))));
+                g.floats(name + "_w", layer.getParam(DefaultParamInitializer.WEIGHT_KEY))));
         if (conf.hasBias()) {
             INDArray b = layer.getParam(DefaultParamInitializer.BIAS_KEY);
-            inputs.add(g.floats(name + "_bias", b.reshape(b.length())));
+            inputs.add(g.floats(name + "_b", b.reshape(b.length())));
         }
         String conv = g.node("Conv", name, inputs, convAttributes(conf.getKernelSize(), conf.getStride(),
                 conf.getPadding(), conf.getDilation(), conf.getConvolutionMode(), describe(layer)));
@@ -220,7 +220,7 @@ final class LayerExporters {
             throw new IllegalArgumentException(describe(layer) + ": layer normalization has no ONNX export here");
         }
         String name = name(layer);
-        String w = g.floats(name + "_weights", layer.getParam(DefaultParamInitializer.WEIGHT_KEY));
+        String w = g.floats(name + "_w", layer.getParam(DefaultParamInitializer.WEIGHT_KEY));
         return affine(g, name, input, w, layer.getParam(DefaultParamInitializer.BIAS_KEY), conf.getActivationFn(),
                 describe(layer));
     }
@@ -228,9 +228,9 @@ final class LayerExporters {
     /** {@code activation(x . w + b)}. */
     private static String affine(OnnxGraph g, String name, String x, String w, INDArray bias,
                                  org.nd4j.linalg.activations.IActivation activation, String layer) {
-        String z = g.node("MatMul", name + "_matmul", List.of(x, w));
+        String z = g.node("MatMul", name + "_mm", List.of(x, w));
         if (bias != null) {
-            z = g.node("Add", name, List.of(z, g.floats(name + "_bias", bias.reshape(bias.length()))));
+            z = g.node("Add", name, List.of(z, g.floats(name + "_b", bias.reshape(bias.length()))));
         }
         return OnnxActivations.apply(g, activation, z, name + "_act", layer);
     }

@@ -88,6 +88,6 @@ final class OnnxActivations {
 
     /** {@code Clip(x, min, max)}. */
     static String clip(OnnxGraph g, String input, String name, float min, float max) {
-        return g.node("Clip", name, List.of(input, g.scalar(name + "_min", min), g.scalar(name + "_max", max)));
+        return g.node("Clip", name, List.of(input, g.scalar(name + "_lo", min), g.scalar(name + "_hi", max)));
     }
 }

@@ -44,7 +44,14 @@ import org.slf4j.LoggerFactory;
  *
  * <p>The graph has one input per network input, named as in the network ({@code input} for a
  * MultiLayerNetwork), of shape {@code [batch, ...]}, and one output per network output, named as in
- * the network ({@code output} for a MultiLayerNetwork).
+ * the network ({@code output} for a MultiLayerNetwork). A quantized layer {@code L} stores its weight
+ * codes as {@code L_w}, their step(s) as {@code L_w_step}, its input step as {@code L_x_step} and its
+ * bias codes as {@code L_b} with {@code L_b_step}: short names, since in a 4-bit model of a small
+ * network the names weigh a few percent of the file.
+ *
+ * <p>Each quantized layer's bias is written as ONNX Runtime runs it with integer kernels: INT32 codes in
+ * the accumulator's unit {@code s_x * s_w} (see {@link BiasCodes}), which moves outputs by at most half
+ * that unit against lsq4j's float bias.
  */
 public final class OnnxExporter {
     /** The ONNX operator set the export uses. */

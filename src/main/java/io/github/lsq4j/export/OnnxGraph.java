@@ -2,8 +2,10 @@ package io.github.lsq4j.export;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import onnx.Onnx;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -27,6 +29,7 @@ final class OnnxGraph {
 
     private final Onnx.GraphProto.Builder graph = Onnx.GraphProto.newBuilder();
     private final Set<String> names = new HashSet<>();
+    private final Map<Integer, String> zeroPoints = new HashMap<>();
 
     OnnxGraph(String name) {
         graph.setName(name);
@@ -45,7 +48,7 @@ final class OnnxGraph {
 
     /** Declares a graph output of exactly the reserved {@code name}, with the value of {@code value}. */
     void output(String name, String value) {
-        graph.addNode(Onnx.NodeProto.newBuilder().setOpType("Identity").setName(name).addInput(value).addOutput(name));
+        graph.addNode(Onnx.NodeProto.newBuilder().setOpType("Identity").addInput(value).addOutput(name));
         graph.addOutput(Onnx.ValueInfoProto.newBuilder().setName(name).setType(Onnx.TypeProto.newBuilder()
                 .setTensorType(Onnx.TypeProto.Tensor.newBuilder().setElemType(FLOAT))));
     }
@@ -70,8 +73,9 @@ final class OnnxGraph {
      */
     String node(String opType, String name, List<String> inputs, Onnx.AttributeProto... attributes) {
         String output = unique(name);
-        Onnx.NodeProto.Builder node = Onnx.NodeProto.newBuilder().setOpType(opType).setName(output)
-                .addAllInput(inputs).addOutput(output);
+        // Nodes go unnamed (the name is optional): their output names identify them, and the bytes count
+        // in a 4-bit model of a small network.
+        Onnx.NodeProto.Builder node = Onnx.NodeProto.newBuilder().setOpType(opType).addAllInput(inputs).addOutput(output);
         for (Onnx.AttributeProto a : attributes) {
             node.addAttribute(a);
         }
@@ -104,9 +108,10 @@ final class OnnxGraph {
         return initializer(name, INT64, new long[] {values.length}, bytes.array());
     }
 
-    /** Adds a scalar zero point of an 8-bit type. */
-    String zeroPoint(String name, int type) {
-        return initializer(name, type, new long[0], new byte[] {0});
+    /** The scalar zero point of an 8-bit type, one initializer per type for the whole graph. */
+    String zeroPoint(int type) {
+        return zeroPoints.computeIfAbsent(type, t -> initializer(t == INT8 ? "zero_int8" : "zero_uint8", t, new long[0],
+                new byte[] {0}));
     }
 
     /**

@@ -119,6 +119,18 @@ class OnnxExporterTest {
         assertRunsAsInDl4j(lsq, file, "in", x, "2-bit residual graph");
     }
 
+    /** The zoo ResNet50 (small-input variant): zero padding, max pool, 53 convolutions and batch norms, adds. */
+    @Test
+    void zooResNet50RunsInOnnxRuntimeAsInDl4j() throws Exception {
+        INDArray x = Nd4j.rand(DataType.FLOAT, 4, 3, 32, 32);
+        ComputationGraph lsq = trained(LsqConverter.convert(io.github.lsq4j.zoo.ZooModels.initResNet50(10, 3, 32, 32, 42,
+                new org.nd4j.linalg.learning.config.Nesterovs(0.001, 0.9)), QuantizationPolicy.paper(4)), x, 10);
+        Path file = dir.resolve("resnet50.onnx");
+        OnnxExporter.export(lsq, file, 3, 32, 32);
+        assertCodesAndStepsAreTheNetworksExactly(lsq, file);
+        assertRunsAsInDl4j(lsq, file, lsq.getConfiguration().getNetworkInputs().get(0), x, "4-bit zoo ResNet50");
+    }
+
     @Test
     void floatNetworkRunsInOnnxRuntimeAsInDl4j() throws Exception {
         INDArray x = Nd4j.rand(DataType.FLOAT, 16, 1, 28, 28);
@@ -143,17 +155,17 @@ class OnnxExporterTest {
         for (QuantizedLayer layer : LsqLayers.lsqLayers(net)) {
             LsqIntegerParams p = layer.integerParams();
             String name = layer.conf().getLayer().getLayerName();
-            Onnx.TensorProto codes = initializers.get(name + "_weight_codes");
+            Onnx.TensorProto codes = initializers.get(name + "_w");
             INDArray expected = p.weightCodes().rank() == 4 ? p.weightCodes().permute(3, 2, 0, 1) : p.weightCodes();
             assertArrayEquals(expected.shape(), codes.getDimsList().stream().mapToLong(Long::longValue).toArray(), name);
             int bits = p.weightQuantizer().bits();
             assertEquals(bits <= 4 ? OnnxGraph.INT4 : OnnxGraph.INT8, codes.getDataType(), name + ": type");
             assertArrayEquals(expected.dup('c').data().asInt(), unpack(codes), name + ": codes");
-            Onnx.TensorProto scale = initializers.get(name + "_weight_scale");
+            Onnx.TensorProto scale = initializers.get(name + "_w_step");
             float[] steps = floats(scale);
             assertArrayEquals(p.weightSteps().castTo(DataType.FLOAT).data().asFloat(), steps, 0f, name + ": steps");
             if (p.inputQuantizer() != null) {
-                assertEquals((float) p.inputStep(), floats(initializers.get(name + "_input_scale"))[0], 0f,
+                assertEquals((float) p.inputStep(), floats(initializers.get(name + "_x_step"))[0], 0f,
                         name + ": input step");
             }
             checked++;

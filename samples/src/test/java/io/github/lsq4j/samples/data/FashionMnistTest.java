@@ -12,9 +12,9 @@ import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-class FashionMnistTest {
+public class FashionMnistTest {
     /** System property that turns the skip of the real-data test into a failure (CI sets it). */
-    static final String REQUIRE_PROPERTY = "lsq4j.requireFashionMnist";
+    public static final String REQUIRE_PROPERTY = "lsq4j.requireFashionMnist";
 
     @TempDir
     Path dir;
