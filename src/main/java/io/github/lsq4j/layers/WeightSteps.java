@@ -61,7 +61,12 @@ final class WeightSteps {
         ensureInitialized(layer);
         INDArray w = layer.getParam(LsqLayerConfig.WEIGHT_KEY);
         INDArray sw = layer.getParam(LsqLayerConfig.WEIGHT_STEP_KEY).dup().reshape(c.numWeightSteps());
-        INDArray codes = LsqMath.codes(w, c.getWeightQuantizer(), sw);
+        INDArray codes;
+        try {
+            codes = LsqMath.codes(w, c.getWeightQuantizer(), sw);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalStateException(c.describe() + ": " + e.getMessage() + " (did training diverge?)", e);
+        }
         double sx = Double.NaN;
         if (c.isQuantizeInputs()) {
             sx = layer.getParam(LsqLayerConfig.INPUT_STEP_KEY).getDouble(0);
