@@ -201,7 +201,11 @@ public final class OnnxDeployment {
                 .augment(2, true).shuffle(seed).limit(images).build();
     }
 
-    static ImageClassificationIterator testIterator(LabeledImages test) {
+    /**
+     * @param test the test images
+     * @return them, normalized as for training, in batches of {@value #EVAL_BATCH}
+     */
+    public static ImageClassificationIterator testIterator(LabeledImages test) {
         return ImageClassificationIterator.builder(test, EVAL_BATCH).normalize(FashionMnist.MEAN, FashionMnist.STD)
                 .build();
     }
