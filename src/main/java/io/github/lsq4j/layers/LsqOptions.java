@@ -1,5 +1,6 @@
 package io.github.lsq4j.layers;
 
+import java.io.Serializable;
 import io.github.lsq4j.quant.Quantizer;
 import java.util.Objects;
 import org.nd4j.linalg.learning.config.IUpdater;
@@ -12,7 +13,9 @@ import org.nd4j.shade.jackson.annotation.JsonProperty;
  * sizes (null = the layer's updater), and the version of this JSON form. Immutable; builders make it
  * from their {@link LsqLayerBuilder} settings.
  */
-public final class LsqOptions {
+public final class LsqOptions implements Serializable {
+    private static final long serialVersionUID = 1L;
+
     /**
      * The version of the LSQ options' JSON form that this lsq4j writes. A file of a newer version is
      * refused when it is read, and so are the LSQ options of files from before it (version 0, when each

@@ -1,5 +1,6 @@
 package io.github.lsq4j.quant;
 
+import java.io.Serializable;
 import java.util.Arrays;
 import org.nd4j.shade.jackson.annotation.JsonCreator;
 import org.nd4j.shade.jackson.annotation.JsonIgnore;
@@ -19,7 +20,9 @@ import org.nd4j.shade.jackson.annotation.JsonProperty;
  * <p>In JSON: {@code {"mode": "PAPER"}}, or {@code {"mode": "FIXED", "value": 0.01}}.
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
-public final class GradientScale {
+public final class GradientScale implements Serializable {
+    private static final long serialVersionUID = 1L;
+
     /** How {@code g} is chosen. */
     public enum Mode {
         /** The paper: {@code N} counts the elements of one example that share a step. */

@@ -1,5 +1,6 @@
 package io.github.lsq4j.quant;
 
+import java.io.Serializable;
 import java.util.Objects;
 import org.nd4j.shade.jackson.annotation.JsonCreator;
 import org.nd4j.shade.jackson.annotation.JsonIgnore;
@@ -26,7 +27,9 @@ import org.nd4j.shade.jackson.annotation.JsonProperty;
  * <p>Adding an option to the quantizer is a field here (with its JSON property and {@code with...}
  * method) plus its use.
  */
-public final class Quantizer {
+public final class Quantizer implements Serializable {
+    private static final long serialVersionUID = 1L;
+
     /** The {@link #channelAxis()} of a quantizer with one step for the whole tensor. */
     public static final int PER_TENSOR = -1;
 

@@ -280,6 +280,25 @@ class LsqLayerConfigTest {
         assertJsonRefused(json, "bits", "got 12");
     }
 
+    /** Java serialization, as Spark uses to ship configurations to its executors. */
+    @Test
+    void javaSerializationKeepsEveryLayer() throws Exception {
+        for (org.deeplearning4j.nn.conf.layers.Layer layer : List.of(fullConv(), fullDense(),
+                new LsqOutputLayer.Builder().nIn(4).nOut(3).bits(3).perChannelWeights(true)
+                        .gradientScale(GradientScale.fixed(0.5)).stepUpdater(new Sgd(0.1)).build())) {
+            java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+            try (java.io.ObjectOutputStream out = new java.io.ObjectOutputStream(bytes)) {
+                out.writeObject(layer);
+            }
+            try (java.io.ObjectInputStream in = new java.io.ObjectInputStream(
+                    new java.io.ByteArrayInputStream(bytes.toByteArray()))) {
+                Object copy = in.readObject();
+                assertEquals(layer, copy);
+                assertEquals(((LsqLayerConfig) layer).getLsq(), ((LsqLayerConfig) copy).getLsq());
+            }
+        }
+    }
+
     @Test
     void jsonWithoutLsqOptionsIsRefusedWhenTheNetworkIsMade() {
         String json = TestNets.editLsqLayerJson(lsqConf().toJson(), layer -> layer.remove("lsq"));
