@@ -76,6 +76,14 @@ final class InputSigns {
     }
 
     private static boolean layerOutputNonNegative(Layer layer, boolean inputNonNegative) {
+        // Batch norm and dropout layers ignore the activation their configuration holds (the global
+        // default, sigmoid, unless set): batch norm's output has either sign, dropout keeps signs or not.
+        if (layer instanceof org.deeplearning4j.nn.conf.layers.BatchNormalization) {
+            return false;
+        }
+        if (layer instanceof DropoutLayer d) {
+            return inputNonNegative && scalesOnly(d.getIDropout());
+        }
         if (layer instanceof ActivationLayer a) {
             return nonNegative(a.getActivationFn());
         }
@@ -86,10 +94,19 @@ final class InputSigns {
             return nonNegative(lsq.getActivation().getActivationFunction());
         }
         boolean signPreserving = layer instanceof SubsamplingLayer || layer instanceof GlobalPoolingLayer
-                || layer instanceof ZeroPaddingLayer || layer instanceof Cropping2D || layer instanceof DropoutLayer
+                || layer instanceof ZeroPaddingLayer || layer instanceof Cropping2D
                 || layer instanceof Upsampling2D || layer instanceof SpaceToDepthLayer
                 || layer instanceof LocalResponseNormalization;
         return signPreserving && inputNonNegative;
+    }
+
+    /**
+     * Dropout that only zeroes and rescales keeps signs; AlphaDropout, GaussianNoise and
+     * GaussianDropout can make a non-negative input negative.
+     */
+    private static boolean scalesOnly(org.deeplearning4j.nn.conf.dropout.IDropout dropout) {
+        return dropout == null || dropout instanceof org.deeplearning4j.nn.conf.dropout.Dropout
+                || dropout instanceof org.deeplearning4j.nn.conf.dropout.SpatialDropout;
     }
 
     /** Activations whose outputs are never negative. */

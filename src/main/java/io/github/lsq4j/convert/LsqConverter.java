@@ -143,6 +143,14 @@ public final class LsqConverter {
                 weighted.add(v);
             }
         }
+        checkPolicyNames(graph, layerName);
+        if (weighted.isEmpty()) {
+            long lsqLayers = graph.order().stream().map(graph::layer).filter(LsqLayerConfig.class::isInstance).count();
+            if (lsqLayers > 0) {
+                throw new IllegalArgumentException("the network is already converted (" + lsqLayers + " LSQ layers, "
+                        + "no float layer with weights left): convert the float network, or train this one as it is");
+            }
+        }
         Set<String> nonNegative = InputSigns.nonNegativeVertices(graph);
         Map<String, Converted> plan = new LinkedHashMap<>();
         for (String v : weighted) {
@@ -167,10 +175,55 @@ public final class LsqConverter {
                 builder.stepUpdater(policy.stepUpdater().clone());
             }
             Layer lsq = builder.buildLayer();
+            warnDroppedSettings(name, layer);
             log.info("layer '{}': {} -> {}", name, layer.getClass().getSimpleName(), lsq);
             plan.put(v, new Converted(lsq, mapping));
         }
         return plan;
+    }
+
+    /** Override and skip names that match no layer are refused, listing the layers there are. */
+    private void checkPolicyNames(LayerGraph graph, UnaryOperator<String> layerName) {
+        Set<String> known = new java.util.TreeSet<>();
+        for (String v : graph.order()) {
+            if (graph.layer(v) != null) {
+                known.add(layerName.apply(v));
+            }
+        }
+        Set<String> unknown = new java.util.TreeSet<>(policy.overrides().keySet());
+        unknown.addAll(policy.skipped());
+        unknown.removeAll(known);
+        if (!unknown.isEmpty()) {
+            throw new IllegalArgumentException("policy names layers the network does not have: " + unknown
+                    + "; its layers are " + known);
+        }
+    }
+
+    /**
+     * Settings of a float layer that the LSQ layer does not carry over; each is named in a warning, so
+     * none is lost silently.
+     */
+    private static void warnDroppedSettings(String name, Layer layer) {
+        List<String> dropped = new ArrayList<>();
+        if (layer.getIDropout() != null) {
+            dropped.add("dropout " + layer.getIDropout());
+        }
+        if (layer.getConstraints() != null && !layer.getConstraints().isEmpty()) {
+            dropped.add("constraints " + layer.getConstraints());
+        }
+        if (layer instanceof org.deeplearning4j.nn.conf.layers.BaseLayer b) {
+            if (b.getWeightNoise() != null) {
+                dropped.add("weight noise " + b.getWeightNoise());
+            }
+            if (b.getGradientNormalization() != null
+                    && b.getGradientNormalization() != org.deeplearning4j.nn.conf.GradientNormalization.None) {
+                dropped.add("gradient normalization " + b.getGradientNormalization());
+            }
+        }
+        if (!dropped.isEmpty()) {
+            log.warn("layer '{}' ({}): not carried over to its LSQ layer: {}", name, layer.getClass().getSimpleName(),
+                    String.join("; ", dropped));
+        }
     }
 
     private void unsupported(String name, Layer layer) {

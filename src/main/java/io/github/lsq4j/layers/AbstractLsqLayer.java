@@ -173,6 +173,7 @@ public abstract class AbstractLsqLayer extends SameDiffLayer implements LsqLayer
                                                        int layerIndex, INDArray layerParamsView,
                                                        boolean initializeParams, DataType networkDataType) {
         LsqLayerConfig.validateQuantizers(this); // also when the configuration was read from JSON
+        LsqLayerConfig.checkDataType(this, networkDataType);
         LsqRuntimeLayer ret = new LsqRuntimeLayer(conf, networkDataType);
         ret.setIndex(layerIndex);
         ret.setParamsViewArray(layerParamsView);

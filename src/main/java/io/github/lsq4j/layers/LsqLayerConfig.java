@@ -110,6 +110,22 @@ public interface LsqLayerConfig {
     }
 
     /**
+     * Refuses 16-bit floating-point networks: the quantizers' smallest step ({@code 1e-8}) is 0 in HALF
+     * and BFLOAT16, and a step of 0 would divide by zero.
+     *
+     * @param layer    the layer configuration
+     * @param dataType the network's data type
+     * @throws IllegalArgumentException naming the layer and the type
+     */
+    static void checkDataType(LsqLayerConfig layer, org.nd4j.linalg.api.buffer.DataType dataType) {
+        if (dataType == org.nd4j.linalg.api.buffer.DataType.HALF
+                || dataType == org.nd4j.linalg.api.buffer.DataType.BFLOAT16) {
+            throw new IllegalArgumentException(layer.describe() + ": network data type " + dataType + " is not "
+                    + "supported (the smallest step, 1e-8, is 0 in " + dataType + "); use FLOAT or DOUBLE");
+        }
+    }
+
+    /**
      * Reads a JSON property that has no setter. The LSQ options of files written before format version 1
      * ({@code weightBits}, {@code inputBits}, ...) would otherwise be dropped without a word, leaving a
      * full-precision layer, so they are refused; other unknown properties are ignored, as DL4J's

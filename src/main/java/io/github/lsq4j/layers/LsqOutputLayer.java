@@ -59,6 +59,7 @@ public class LsqOutputLayer extends BaseOutputLayer implements LsqLayerConfig {
                                                        boolean initializeParams, DataType networkDataType) {
         LayerValidation.assertNInNOutSet("LsqOutputLayer", getLayerName(), layerIndex, getNIn(), getNOut());
         LsqLayerConfig.validateQuantizers(this); // also when the configuration was read from JSON
+        LsqLayerConfig.checkDataType(this, networkDataType);
         LsqOutputRuntimeLayer ret = new LsqOutputRuntimeLayer(conf, networkDataType);
         ret.setListeners(trainingListeners);
         ret.setIndex(layerIndex);

@@ -9,7 +9,6 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.dataset.api.DataSetPreProcessor;
 import org.nd4j.linalg.dataset.api.iterator.DataSetIterator;
-import org.nd4j.linalg.ops.transforms.Transforms;
 
 /**
  * Knowledge distillation as in the paper: the quantized student learns from its full-precision
@@ -17,33 +16,29 @@ import org.nd4j.linalg.ops.transforms.Transforms;
  *
  * <p>This iterator wraps the training data and replaces each batch's one-hot labels {@code y} by
  * {@code (1 - teacherWeight) * y + teacherWeight * q}, where {@code q} is the teacher's softmax on the
- * same (augmented) batch, softened by the temperature: {@code q ~ p^(1/T)}, which is
- * {@code softmax(logits / T)}. Cross-entropy is linear in its target, so training the student with
- * its usual softmax cross-entropy on these labels minimizes exactly
- * {@code (1 - w) * CE(y, student) + w * CE(q, student)}, the paper's mix. At the default temperature 1
- * this is the paper's distillation; the temperature softens the teacher only.
+ * same (augmented) batch. Cross-entropy is linear in its target, so training the student with its usual
+ * softmax cross-entropy on these labels minimizes exactly {@code (1 - w) * CE(y, student) + w * CE(q,
+ * student)}, the paper's mix.
+ *
+ * <p>Temperature 1 only, as in the paper. Hinton et al.'s temperature {@code T != 1} divides the
+ * student's logits by {@code T} as well and scales the soft term by {@code T^2}; that changes the
+ * student's loss, which relabelling the data cannot do, so lsq4j does not offer it.
  */
 public final class Distillation implements DataSetIterator {
     private final DataSetIterator data;
     private final UnaryOperator<INDArray> teacher;
     private final double teacherWeight;
-    private final double temperature;
 
-    private Distillation(DataSetIterator data, UnaryOperator<INDArray> teacher, double teacherWeight,
-                         double temperature) {
+    private Distillation(DataSetIterator data, UnaryOperator<INDArray> teacher, double teacherWeight) {
         if (data == null || teacher == null) {
             throw new IllegalArgumentException("distillation needs training data and a teacher");
         }
         if (!(teacherWeight >= 0 && teacherWeight <= 1)) {
             throw new IllegalArgumentException("teacher weight must be in [0, 1], got " + teacherWeight);
         }
-        if (!(temperature > 0) || Double.isInfinite(temperature)) {
-            throw new IllegalArgumentException("temperature must be finite and > 0, got " + temperature);
-        }
         this.data = data;
         this.teacher = teacher;
         this.teacherWeight = teacherWeight;
-        this.temperature = temperature;
     }
 
     /**
@@ -55,7 +50,7 @@ public final class Distillation implements DataSetIterator {
      * @return the distilling iterator
      */
     public static Distillation from(DataSetIterator data, MultiLayerNetwork teacher, double teacherWeight) {
-        return from(data, teacher, teacherWeight, 1.0);
+        return new Distillation(data, x -> teacher.output(x, false), teacherWeight);
     }
 
     /**
@@ -67,31 +62,7 @@ public final class Distillation implements DataSetIterator {
      * @return the distilling iterator
      */
     public static Distillation from(DataSetIterator data, ComputationGraph teacher, double teacherWeight) {
-        return from(data, teacher, teacherWeight, 1.0);
-    }
-
-    /**
-     * @param data          the training data (one-hot labels)
-     * @param teacher       the full-precision network, whose output is a softmax
-     * @param teacherWeight weight of the teacher's distribution in the labels, 0 to 1
-     * @param temperature   softening of the teacher's distribution (1: the paper)
-     * @return the distilling iterator
-     */
-    public static Distillation from(DataSetIterator data, MultiLayerNetwork teacher, double teacherWeight,
-                                    double temperature) {
-        return new Distillation(data, x -> teacher.output(x, false), teacherWeight, temperature);
-    }
-
-    /**
-     * @param data          the training data (one-hot labels)
-     * @param teacher       the full-precision network, whose single output is a softmax
-     * @param teacherWeight weight of the teacher's distribution in the labels, 0 to 1
-     * @param temperature   softening of the teacher's distribution (1: the paper)
-     * @return the distilling iterator
-     */
-    public static Distillation from(DataSetIterator data, ComputationGraph teacher, double teacherWeight,
-                                    double temperature) {
-        return new Distillation(data, x -> teacher.outputSingle(false, x), teacherWeight, temperature);
+        return new Distillation(data, x -> teacher.outputSingle(false, x), teacherWeight);
     }
 
     /**
@@ -102,9 +73,7 @@ public final class Distillation implements DataSetIterator {
      * @return the mixed labels
      */
     INDArray target(INDArray labels, INDArray teacherProbs) {
-        INDArray soft = temperature == 1 ? teacherProbs.dup() : Transforms.pow(teacherProbs, 1.0 / temperature, true);
-        soft.diviColumnVector(soft.sum(true, 1));
-        return labels.castTo(soft.dataType()).mul(1 - teacherWeight).addi(soft.muli(teacherWeight));
+        return labels.castTo(teacherProbs.dataType()).mul(1 - teacherWeight).addi(teacherProbs.mul(teacherWeight));
     }
 
     @Override
@@ -187,6 +156,6 @@ public final class Distillation implements DataSetIterator {
 
     @Override
     public String toString() {
-        return "Distillation(teacherWeight=" + teacherWeight + ", temperature=" + temperature + ", data=" + data + ")";
+        return "Distillation(teacherWeight=" + teacherWeight + ", temperature=1, data=" + data + ")";
     }
 }

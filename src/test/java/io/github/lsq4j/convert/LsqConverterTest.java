@@ -142,4 +142,66 @@ class LsqConverterTest {
         assertNotNull(l);
         return (LsqLayerConfig) l;
     }
+
+    @Test
+    void policyNamesThatMatchNoLayerAreRefusedListingTheLayers() {
+        MultiLayerNetwork net = ConvertTestNets.leNet(1, DataType.FLOAT);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> LsqConverter.convert(net, QuantizationPolicy.builder(4).override("conv9", 3).skip("fc7").build()));
+        assertTrue(e.getMessage().contains("conv9") && e.getMessage().contains("fc7") && e.getMessage().contains("conv1"),
+                e.getMessage());
+    }
+
+    @Test
+    void convertingAConvertedNetworkIsRefused() {
+        MultiLayerNetwork lsq = LsqConverter.convert(ConvertTestNets.leNet(1, DataType.FLOAT), QuantizationPolicy.paper(4));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> LsqConverter.convert(lsq, QuantizationPolicy.paper(4)));
+        assertTrue(e.getMessage().contains("already converted"), e.getMessage());
+    }
+
+    /** Dropout that can turn a ReLU output negative (AlphaDropout, GaussianNoise) makes the next input signed. */
+    @Test
+    void onlySignKeepingDropoutKeepsInputsUnsigned() {
+        for (org.deeplearning4j.nn.conf.dropout.IDropout dropout : List.of(
+                new org.deeplearning4j.nn.conf.dropout.Dropout(0.5),
+                new org.deeplearning4j.nn.conf.dropout.AlphaDropout(0.5),
+                new org.deeplearning4j.nn.conf.dropout.GaussianNoise(0.1))) {
+            MultiLayerNetwork net = new MultiLayerNetwork(new org.deeplearning4j.nn.conf.NeuralNetConfiguration.Builder()
+                    .list()
+                    .layer(new org.deeplearning4j.nn.conf.layers.DenseLayer.Builder().nIn(4).nOut(6)
+                            .activation(org.nd4j.linalg.activations.Activation.RELU).build())
+                    .layer(new org.deeplearning4j.nn.conf.layers.DropoutLayer.Builder().dropOut(dropout).build())
+                    .layer(new org.deeplearning4j.nn.conf.layers.DenseLayer.Builder().nOut(5).build())
+                    .layer(new org.deeplearning4j.nn.conf.layers.OutputLayer.Builder().nOut(2).build())
+                    .build());
+            net.init();
+            LsqDense afterDropout = (LsqDense) layer(LsqConverter.convert(net, QuantizationPolicy.paper(4)), 2);
+            boolean keepsSigns = dropout instanceof org.deeplearning4j.nn.conf.dropout.Dropout;
+            assertEquals(!keepsSigns, afterDropout.getInputQuantizer().signed(), dropout.toString());
+        }
+    }
+
+    @Test
+    void halfPrecisionNetworksAreRefusedNamingTheLayer() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> LsqConverter.convert(ConvertTestNets.leNet(1, DataType.HALF), QuantizationPolicy.paper(4)));
+        assertTrue(e.getMessage().contains("conv1") && e.getMessage().contains("HALF"), e.getMessage());
+    }
+
+    /** Batch norm ignores the (global default sigmoid) activation of its configuration: its output is signed. */
+    @Test
+    void inputsAfterBatchNormAreSigned() {
+        MultiLayerNetwork net = new MultiLayerNetwork(new org.deeplearning4j.nn.conf.NeuralNetConfiguration.Builder()
+                .activation(org.nd4j.linalg.activations.Activation.SIGMOID).list()
+                .layer(new org.deeplearning4j.nn.conf.layers.DenseLayer.Builder().nIn(4).nOut(6).build())
+                .layer(new org.deeplearning4j.nn.conf.layers.BatchNormalization.Builder().build())
+                .layer(new org.deeplearning4j.nn.conf.layers.DenseLayer.Builder().nOut(5).build())
+                .layer(new org.deeplearning4j.nn.conf.layers.OutputLayer.Builder().nOut(2).build())
+                .build());
+        net.init();
+        MultiLayerNetwork lsq = LsqConverter.convert(net, QuantizationPolicy.paper(4));
+        assertTrue(((LsqDense) layer(lsq, 2)).getInputQuantizer().signed(), "after batch norm: signed");
+        assertFalse(((LsqOutputLayer) layer(lsq, 3)).getInputQuantizer().signed(), "after a sigmoid: unsigned");
+    }
 }
