@@ -98,7 +98,7 @@ final class LayerExporters {
         }
         String conv = g.node("Conv", name, inputs, convAttributes(conf.getKernelSize(), conf.getStride(),
                 conf.getPadding(), conf.getDilation(), conf.getConvolutionMode(), describe(layer)));
-        return OnnxActivations.apply(g, conf.getActivation().getActivationFunction(), conv, name + "_act",
+        return OnnxActivations.apply(g, conf.effectiveActivation().getActivationFunction(), conv, name + "_act",
                 describe(layer));
     }
 
@@ -109,7 +109,7 @@ final class LayerExporters {
         String w = weights(layer, g, name, codes -> codes, 1);
         org.deeplearning4j.nn.conf.layers.Layer conf = layer.conf().getLayer();
         org.nd4j.linalg.activations.IActivation activation = conf instanceof LsqDense d
-                ? d.getActivation().getActivationFunction() : ((BaseLayer) conf).getActivationFn();
+                ? d.effectiveActivation().getActivationFunction() : ((BaseLayer) conf).getActivationFn();
         String z = g.node("MatMul", name + "_mm", List.of(x, w));
         if (layer.getParam(LsqLayerConfig.BIAS_KEY) != null) {
             z = g.node("Add", name, List.of(z, lsqBias(layer, g, name)));

@@ -15,6 +15,7 @@ import org.deeplearning4j.nn.conf.layers.samediff.SameDiffLayer;
 import org.deeplearning4j.optimize.api.TrainingListener;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
+import org.deeplearning4j.nn.weights.WeightInit;
 import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -66,7 +67,8 @@ public abstract class AbstractLsqLayer extends SameDiffLayer implements LsqLayer
 
     protected long nIn;
     protected long nOut;
-    protected Activation activation = Activation.IDENTITY;
+    /** Null until set on the builder or taken from the global configuration; identity outside one. */
+    protected Activation activation;
     protected boolean hasBias = true;
     protected LsqOptions lsq;
 
@@ -138,7 +140,8 @@ public abstract class AbstractLsqLayer extends SameDiffLayer implements LsqLayer
             throw new IllegalStateException(describe() + ": nIn is not set (" + nIn
                     + "); set it on the builder or give the network an input type (setInputType)");
         }
-        initWeights((int) Math.round(fanIn()), (int) Math.round(fanOut()), weightInit, params.get(WEIGHT_KEY));
+        initWeights((int) Math.round(fanIn()), (int) Math.round(fanOut()),
+                weightInit != null ? weightInit : WeightInit.XAVIER, params.get(WEIGHT_KEY));
         if (hasBias) {
             params.get(BIAS_KEY).assign(0);
         }
@@ -164,7 +167,7 @@ public abstract class AbstractLsqLayer extends SameDiffLayer implements LsqLayer
             w = Dl4jWorkarounds.joinGraph(w, paramTable.get(INPUT_STEP_KEY));
         }
         SDVariable z = linear(sd, layerInput, w, hasBias ? paramTable.get(BIAS_KEY) : null);
-        return activation.asSameDiff("out", sd, z);
+        return effectiveActivation().asSameDiff("out", sd, z);
     }
 
     @Override
@@ -218,7 +221,7 @@ public abstract class AbstractLsqLayer extends SameDiffLayer implements LsqLayer
             throw new IllegalArgumentException(describe() + ": nIn must be > 0 (or 0 to take it from the input type), got "
                     + nIn);
         }
-        if (activation == null || !SUPPORTED_ACTIVATIONS.contains(activation)) {
+        if (activation != null && !SUPPORTED_ACTIVATIONS.contains(activation)) {
             throw new IllegalArgumentException(describe() + ": activation " + activation + " is not supported; use one of "
                     + SUPPORTED_ACTIVATIONS);
         }
@@ -292,9 +295,32 @@ public abstract class AbstractLsqLayer extends SameDiffLayer implements LsqLayer
         setLayerParams(null);
     }
 
-    /** @return the activation */
+    /** @return the activation, or null if it is to come from the global configuration (not applied yet) */
     public Activation getActivation() {
         return activation;
+    }
+
+    /** @return the activation the layer computes with: its own, or identity if none was set or inherited */
+    public Activation effectiveActivation() {
+        return activation != null ? activation : Activation.IDENTITY;
+    }
+
+    /**
+     * Takes what the layer does not set from the network's global configuration, as DL4J's stock layers
+     * do: the activation and the weight initialization (updater, bias updater, regularization and
+     * gradient normalization are taken by DL4J's SameDiff layer before this).
+     *
+     * @throws IllegalArgumentException naming the layer if a global setting has no LSQ equivalent
+     */
+    @Override
+    public void applyGlobalConfigToLayer(NeuralNetConfiguration.Builder globalConfig) {
+        super.applyGlobalConfigToLayer(globalConfig);
+        if (activation == null && globalConfig.getActivationFn() != null) {
+            activation = GlobalSettings.activation(describe(), globalConfig.getActivationFn());
+        }
+        if (weightInit == null && globalConfig.getWeightInitFn() != null) {
+            weightInit = GlobalSettings.weightInit(describe(), globalConfig.getWeightInitFn());
+        }
     }
 
     /** @param activation the activation */
@@ -347,13 +373,14 @@ public abstract class AbstractLsqLayer extends SameDiffLayer implements LsqLayer
             implements LsqLayerBuilder<T> {
         protected long nIn;
         protected long nOut;
-        protected Activation activation = Activation.IDENTITY;
+        protected Activation activation;
         protected boolean hasBias = true;
         private final QuantizerSettings quantizerSettings;
 
         /** @param weightChannelAxis the axis of the layer's weights that holds the output channels */
         protected Builder(int weightChannelAxis) {
             this.quantizerSettings = new QuantizerSettings(weightChannelAxis);
+            this.weightInit = null; // unset: from the global configuration, else Xavier as DL4J's default
         }
 
         @Override
@@ -380,7 +407,8 @@ public abstract class AbstractLsqLayer extends SameDiffLayer implements LsqLayer
         }
 
         /**
-         * @param activation the activation (default identity; not taken from the global configuration)
+         * @param activation the activation (default: the network's global activation, as for DL4J's stock
+         *                   layers; identity outside a network configuration)
          * @return this
          */
         public T activation(Activation activation) {

@@ -35,7 +35,8 @@ public class LsqConv2D extends AbstractLsqLayer {
     private int[] stride = {1, 1};
     private int[] padding = {0, 0};
     private int[] dilation = {1, 1};
-    private ConvolutionMode convolutionMode = ConvolutionMode.Truncate;
+    /** Null until set on the builder or taken from the global configuration; Truncate outside one. */
+    private ConvolutionMode convolutionMode;
 
     /** For JSON. */
     public LsqConv2D() {
@@ -80,7 +81,7 @@ public class LsqConv2D extends AbstractLsqLayer {
                 .sH(stride[0]).sW(stride[1])
                 .pH(padding[0]).pW(padding[1])
                 .dH(1).dW(1)
-                .paddingMode(convolutionMode == ConvolutionMode.Same ? PaddingMode.SAME : PaddingMode.VALID)
+                .paddingMode(mode() == ConvolutionMode.Same ? PaddingMode.SAME : PaddingMode.VALID)
                 .dataFormat(Conv2DConfig.NCHW)
                 .weightsFormat(WeightsFormat.YXIO)
                 .build();
@@ -125,7 +126,8 @@ public class LsqConv2D extends AbstractLsqLayer {
         checkPair("stride", stride, 1);
         checkPair("padding", padding, 0);
         checkPair("dilation", dilation, 1);
-        if (convolutionMode != ConvolutionMode.Truncate && convolutionMode != ConvolutionMode.Same) {
+        if (convolutionMode != null && convolutionMode != ConvolutionMode.Truncate
+                && convolutionMode != ConvolutionMode.Same) {
             throw new IllegalArgumentException(describe() + ": convolutionMode " + convolutionMode
                     + " is not supported; use Truncate or Same");
         }
@@ -150,7 +152,7 @@ public class LsqConv2D extends AbstractLsqLayer {
      * @param d    0 for height, 1 for width
      */
     long outputSize(String axis, long in, int d) {
-        if (convolutionMode == ConvolutionMode.Same) {
+        if (mode() == ConvolutionMode.Same) {
             return (in + stride[d] - 1) / stride[d];
         }
         long effectiveKernel = effectiveKernel(d);
@@ -234,7 +236,7 @@ public class LsqConv2D extends AbstractLsqLayer {
     @Override
     public int hashCode() {
         return 31 * (31 * (31 * (31 * (31 * super.hashCode() + Arrays.hashCode(kernelSize)) + Arrays.hashCode(stride))
-                + Arrays.hashCode(padding)) + Arrays.hashCode(dilation)) + convolutionMode.hashCode();
+                + Arrays.hashCode(padding)) + Arrays.hashCode(dilation)) + java.util.Objects.hashCode(convolutionMode);
     }
 
     @Override
@@ -288,9 +290,30 @@ public class LsqConv2D extends AbstractLsqLayer {
         this.dilation = dilation.clone();
     }
 
-    /** @return the convolution mode */
+    /** @return the convolution mode, or null if it is to come from the global configuration (not applied yet) */
     public ConvolutionMode getConvolutionMode() {
         return convolutionMode;
+    }
+
+    /** The convolution mode the layer computes with: its own, or Truncate (DL4J's default) if none. */
+    private ConvolutionMode mode() {
+        return convolutionMode != null ? convolutionMode : ConvolutionMode.Truncate;
+    }
+
+    /**
+     * Also takes the global convolution mode, if the layer sets none, as DL4J's ConvolutionLayer does
+     * ({@code Strict} as {@code Truncate}: it only adds a check of the input size).
+     *
+     * @throws IllegalArgumentException naming the layer if the global mode is neither
+     */
+    @Override
+    public void applyGlobalConfigToLayer(org.deeplearning4j.nn.conf.NeuralNetConfiguration.Builder globalConfig) {
+        super.applyGlobalConfigToLayer(globalConfig);
+        if (convolutionMode == null && globalConfig.getConvolutionMode() != null) {
+            ConvolutionMode global = globalConfig.getConvolutionMode();
+            convolutionMode = global == ConvolutionMode.Strict ? ConvolutionMode.Truncate : global;
+            validateGeometry();
+        }
     }
 
     /** @param convolutionMode the convolution mode, Truncate or Same */
@@ -304,7 +327,7 @@ public class LsqConv2D extends AbstractLsqLayer {
         private int[] stride = {1, 1};
         private int[] padding = {0, 0};
         private int[] dilation = {1, 1};
-        private ConvolutionMode convolutionMode = ConvolutionMode.Truncate;
+        private ConvolutionMode convolutionMode;
 
         /** A builder with the defaults: 5x5 kernel, stride 1, no padding, Truncate, 4-bit signed. */
         public Builder() {
@@ -349,7 +372,9 @@ public class LsqConv2D extends AbstractLsqLayer {
         }
 
         /**
-         * @param convolutionMode {@link ConvolutionMode#Truncate} (default) or {@link ConvolutionMode#Same}
+         * @param convolutionMode {@link ConvolutionMode#Truncate} or {@link ConvolutionMode#Same} (default:
+         *                        the network's global mode, as for DL4J's ConvolutionLayer; Truncate outside
+         *                        a network configuration)
          * @return this
          */
         public Builder convolutionMode(ConvolutionMode convolutionMode) {
