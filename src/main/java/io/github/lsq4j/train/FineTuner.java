@@ -2,12 +2,13 @@ package io.github.lsq4j.train;
 
 import io.github.lsq4j.backend.OneDnnHelpers;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.List;
 import java.util.function.Consumer;
 import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.nn.api.NeuralNetwork;
 import org.nd4j.evaluation.classification.Evaluation;
-import org.nd4j.linalg.dataset.DataSet;
+import org.deeplearning4j.optimize.api.TrainingListener;
 import org.nd4j.linalg.dataset.api.iterator.DataSetIterator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -52,47 +53,47 @@ public final class FineTuner {
         return new Builder(network, train);
     }
 
-    /** @return one result per epoch */
+    /**
+     * Trains with DL4J's own loop, {@code fit(iterator)} once per epoch, so the network's epoch count
+     * advances and every listener it has gets its epoch callbacks; progress comes from a
+     * {@link ProgressListener} added for the run (and removed after it).
+     *
+     * @return one result per epoch
+     * @throws IllegalStateException if the training diverges (a loss that is not finite)
+     */
     public List<EpochResult> fit() {
+        Model model = (Model) network;
         if (nativeHelpers) {
-            OneDnnHelpers.attach((Model) network);
+            OneDnnHelpers.attach(model);
         }
+        Collection<TrainingListener> previous = new ArrayList<>(listeners(model));
+        ProgressListener progress = new ProgressListener(progressBar, examplesPerEpoch);
+        List<TrainingListener> withProgress = new ArrayList<>(previous);
+        withProgress.add(progress);
+        model.setListeners(withProgress);
         List<EpochResult> results = new ArrayList<>();
-        for (int epoch = 1; epoch <= epochs; epoch++) {
-            EpochResult result = trainEpoch(epoch);
-            log.info("epoch {}/{}: loss {}, test accuracy {}, {} s, {} examples/s", epoch, epochs,
-                    String.format("%.4f", result.meanLoss()), String.format("%.4f", result.testAccuracy()),
-                    String.format("%.1f", result.seconds()), String.format("%.0f", result.examplesPerSecond()));
-            results.add(result);
-            if (afterEpoch != null) {
-                afterEpoch.accept(result);
+        try {
+            for (int epoch = 1; epoch <= epochs; epoch++) {
+                EpochResult result = trainEpoch(epoch, progress);
+                log.info("epoch {}/{}: loss {}, test accuracy {}, {} s, {} examples/s", epoch, epochs,
+                        String.format("%.4f", result.meanLoss()), String.format("%.4f", result.testAccuracy()),
+                        String.format("%.1f", result.seconds()), String.format("%.0f", result.examplesPerSecond()));
+                results.add(result);
+                if (afterEpoch != null) {
+                    afterEpoch.accept(result);
+                }
             }
+        } finally {
+            model.setListeners(previous);
         }
         return results;
     }
 
-    private EpochResult trainEpoch(int epoch) {
+    private EpochResult trainEpoch(int epoch, ProgressListener progress) {
         train.reset();
         long start = System.nanoTime();
-        double lossSum = 0;
-        int batches = 0;
-        long examples = 0;
-        try (EpochProgress progress = EpochProgress.start(progressBar, "epoch " + epoch + "/" + epochs,
-                examplesPerEpoch)) {
-            while (train.hasNext()) {
-                DataSet batch = train.next();
-                network.fit(batch);
-                double loss = ((Model) network).score();
-                if (!Double.isFinite(loss)) {
-                    throw new IllegalStateException("training diverged: loss " + loss + " in epoch " + epoch
-                            + ", batch " + (batches + 1));
-                }
-                lossSum += loss;
-                batches++;
-                examples += batch.numExamples();
-                progress.step(batch.numExamples(), lossSum / batches);
-            }
-        }
+        progress.nameNextEpoch("epoch " + epoch + "/" + epochs);
+        network.fit(train);
         if (batchNormBatches > 0) {
             // Only the features matter here: a distilling iterator would run the teacher on every batch for nothing.
             DataSetIterator features = train instanceof Distillation d ? d.features() : train;
@@ -100,8 +101,14 @@ public final class FineTuner {
         }
         double seconds = (System.nanoTime() - start) / 1e9;
         double accuracy = test == null ? Double.NaN : accuracy(network, test);
-        return new EpochResult(epoch, batches == 0 ? Double.NaN : lossSum / batches, accuracy, seconds,
-                examples / Math.max(seconds, 1e-9));
+        return new EpochResult(epoch, progress.meanLoss(), accuracy, seconds,
+                progress.examples() / Math.max(seconds, 1e-9));
+    }
+
+    private static Collection<TrainingListener> listeners(Model model) {
+        Collection<TrainingListener> listeners = model instanceof org.deeplearning4j.nn.multilayer.MultiLayerNetwork m
+                ? m.getListeners() : ((org.deeplearning4j.nn.graph.ComputationGraph) model).getListeners();
+        return listeners == null ? List.of() : listeners;
     }
 
     /**
