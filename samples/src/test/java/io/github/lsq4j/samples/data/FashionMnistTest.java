@@ -58,16 +58,29 @@ public class FashionMnistTest {
      * property {@value #REQUIRE_PROPERTY} is true: then it fails. {@code .ci/run} installs the package and
      * sets the property, so CI always runs it.
      */
-    @Test
-    void realDataSetHasSixThousandImagesPerClass() throws IOException {
+    /**
+     * The real data set for the tests that train on it: skipped where it is not installed, failing
+     * instead where {@value #REQUIRE_PROPERTY} is true (CI).
+     *
+     * @return the training and test images
+     * @throws IOException if the files cannot be read
+     */
+    public static FashionMnist.Splits loadOrSkip() throws IOException {
         String missing = "Fashion-MNIST is not installed in " + FashionMnist.DEFAULT_DIR
                 + " (apt-get install dataset-fashion-mnist)";
         if (Boolean.getBoolean(REQUIRE_PROPERTY)) {
             assertTrue(Files.isDirectory(FashionMnist.DEFAULT_DIR), missing + ", and " + REQUIRE_PROPERTY + " is set");
         }
         assumeTrue(Files.isDirectory(FashionMnist.DEFAULT_DIR), missing + ": skipped");
-        LabeledImages train = FashionMnist.load(FashionMnist.DEFAULT_DIR, FashionMnist.Split.TRAIN);
-        LabeledImages test = FashionMnist.load(FashionMnist.DEFAULT_DIR, FashionMnist.Split.TEST);
+        return new FashionMnist.Splits(FashionMnist.load(FashionMnist.DEFAULT_DIR, FashionMnist.Split.TRAIN),
+                FashionMnist.load(FashionMnist.DEFAULT_DIR, FashionMnist.Split.TEST));
+    }
+
+    @Test
+    void realDataSetHasSixThousandImagesPerClass() throws IOException {
+        FashionMnist.Splits data = loadOrSkip();
+        LabeledImages train = data.train();
+        LabeledImages test = data.test();
         assertEquals(60_000, train.count());
         assertEquals(10_000, test.count());
         assertEquals(28, train.images().rows());

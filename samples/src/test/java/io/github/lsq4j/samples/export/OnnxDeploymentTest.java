@@ -1,7 +1,6 @@
 package io.github.lsq4j.samples.export;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.github.lsq4j.export.OnnxExporter;
 import io.github.lsq4j.samples.data.FashionMnist;
@@ -30,13 +29,7 @@ class OnnxDeploymentTest {
 
     @Test
     void exportedResNet8AgreesWithLsq4jOnTheTestSet() throws Exception {
-        if (Boolean.getBoolean(FashionMnistTest.REQUIRE_PROPERTY)) {
-            assertTrue(Files.isDirectory(FashionMnist.DEFAULT_DIR), "Fashion-MNIST is required but not installed");
-        }
-        assumeTrue(Files.isDirectory(FashionMnist.DEFAULT_DIR), "Fashion-MNIST is not installed: skipped");
-        FashionMnist.Splits data = new FashionMnist.Splits(
-                FashionMnist.load(FashionMnist.DEFAULT_DIR, FashionMnist.Split.TRAIN),
-                FashionMnist.load(FashionMnist.DEFAULT_DIR, FashionMnist.Split.TEST));
+        FashionMnist.Splits data = FashionMnistTest.loadOrSkip();
         ComputationGraph fp = OnnxDeployment.trainFloat(data.train(), 8000, 1);
         List<OnnxDeployment.Comparison> comparisons = new ArrayList<>();
         for (int bits : new int[] {8, 4, 2}) {

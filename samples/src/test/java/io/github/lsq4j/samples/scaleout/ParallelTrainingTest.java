@@ -3,7 +3,6 @@ package io.github.lsq4j.samples.scaleout;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.github.lsq4j.layers.LsqLayerConfig;
 import io.github.lsq4j.layers.LsqLayers;
@@ -13,7 +12,6 @@ import io.github.lsq4j.samples.data.FashionMnistTest;
 import io.github.lsq4j.samples.export.OnnxDeployment;
 import io.github.lsq4j.train.FineTuner;
 import io.github.lsq4j.train.ModelFiles;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.junit.jupiter.api.Test;
@@ -36,13 +34,7 @@ class ParallelTrainingTest {
 
     @Test
     void twoWorkersTrainAsOne() throws Exception {
-        if (Boolean.getBoolean(FashionMnistTest.REQUIRE_PROPERTY)) {
-            assertTrue(Files.isDirectory(FashionMnist.DEFAULT_DIR), "Fashion-MNIST is required but not installed");
-        }
-        assumeTrue(Files.isDirectory(FashionMnist.DEFAULT_DIR), "Fashion-MNIST is not installed: skipped");
-        FashionMnist.Splits data = new FashionMnist.Splits(
-                FashionMnist.load(FashionMnist.DEFAULT_DIR, FashionMnist.Split.TRAIN),
-                FashionMnist.load(FashionMnist.DEFAULT_DIR, FashionMnist.Split.TEST));
+        FashionMnist.Splits data = FashionMnistTest.loadOrSkip();
         ComputationGraph start = ParallelTraining.calibratedLsq(
                 OnnxDeployment.trainFloat(data.train(), 8000, 1), data.train());
         double[] startSteps = steps(start);
