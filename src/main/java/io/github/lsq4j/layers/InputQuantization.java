@@ -7,7 +7,9 @@ import org.deeplearning4j.nn.workspace.ArrayType;
 import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.ops.impl.reduce.longer.MatchCondition;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.conditions.Conditions;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -22,7 +24,8 @@ import org.slf4j.LoggerFactory;
  * initialized". Then a training pass derives it from the batch and stores it (the paper's "first
  * training batch"); an inference pass derives it for that batch only and writes no parameter, so
  * inference before training gives finite, sensibly quantized outputs and never changes the network.
- * While {@link LsqLayers#calibrate} runs, every batch uses its own step and the steps are averaged.
+ * While {@link LsqLayers#calibrate} runs, every batch uses its own step and the steps are averaged. An
+ * input with NaN or infinite values is refused, naming the layer.
  */
 public final class InputQuantization {
     private static final Logger log = LoggerFactory.getLogger(InputQuantization.class);
@@ -59,6 +62,7 @@ public final class InputQuantization {
      * @return {@code xhat}
      */
     INDArray forward(INDArray x, boolean training, LayerWorkspaceMgr mgr) {
+        checkFinite(x);
         double step;
         if (calibration != null) {
             step = batchStep(x);
@@ -115,6 +119,19 @@ public final class InputQuantization {
         INDArray scratch2 = mgr.createUninitialized(ArrayType.BP_WORKING_MEM, x.dataType(), x.shape(), 'c');
         double g = quantizer.stepGradientScale(x.shape(), true);
         return EagerQuantizer.backward(x, storedStep(), quantizer, g, gradient, scratch1, scratch2);
+    }
+
+    /**
+     * Fails on NaN or infinite inputs: the quantizer would clamp them into its range, so the loss would
+     * stay finite and the corruption go unnoticed (a stock layer would pass them on). One counting pass.
+     */
+    private void checkFinite(INDArray x) {
+        long bad = Nd4j.getExecutioner().exec(new MatchCondition(x, Conditions.notFinite())).getLong(0);
+        if (bad > 0) {
+            throw new IllegalStateException(layer.lsqConf().describe() + ": the input holds " + bad + " of "
+                    + x.length() + " values that are NaN or infinite; its quantizer would clamp them into range "
+                    + "and hide them (did training diverge, or is the data corrupt?)");
+        }
     }
 
     /** The paper's initial input step for one batch. */

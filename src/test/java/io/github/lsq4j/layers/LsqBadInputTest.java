@@ -14,6 +14,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
 import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.shade.jackson.databind.node.ObjectNode;
 
@@ -110,5 +111,16 @@ class LsqBadInputTest {
                 layer -> ((ObjectNode) layer.get("lsq").get("weightQuantizer")).put("bits", 12));
         assertFailsMentioning(() -> net(MultiLayerConfiguration.fromJson(json)).output(Nd4j.rand(DataType.FLOAT, 2, 3)),
                 "got 12");
+    }
+
+    /** NaN or infinity in a quantized input is refused naming the layer, not clamped into range. */
+    @Test
+    void nanOrInfinityInAQuantizedInputFailsNamingTheLayer() {
+        MultiLayerNetwork net = net(new LsqDense.Builder().name("fc1").nIn(3).nOut(4).build(), 4);
+        for (float bad : new float[] {Float.NaN, Float.POSITIVE_INFINITY}) {
+            INDArray x = Nd4j.rand(DataType.FLOAT, 2, 3);
+            x.putScalar(1, 2, bad);
+            assertFailsMentioning(() -> net.output(x), "LsqDense 'fc1'", "NaN or infinite", "1 of 6");
+        }
     }
 }
