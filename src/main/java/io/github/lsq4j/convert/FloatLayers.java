@@ -2,7 +2,6 @@ package io.github.lsq4j.convert;
 
 import io.github.lsq4j.layers.AbstractLsqLayer;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
@@ -59,17 +58,8 @@ final class FloatLayers {
         if (fn == null) {
             return Activation.IDENTITY;
         }
-        return Arrays.stream(Activation.values())
-                .filter(a -> {
-                    try {
-                        return a.getActivationFunction().equals(fn);
-                    } catch (RuntimeException notInstantiable) {
-                        return false;
-                    }
-                })
-                .findFirst()
-                .orElseThrow(() -> new IllegalArgumentException("layer '" + layer.getLayerName() + "': activation "
-                        + fn + " has no LSQ equivalent"));
+        return AbstractLsqLayer.equalActivation(fn).orElseThrow(() -> new IllegalArgumentException("layer '"
+                + layer.getLayerName() + "': activation " + fn + " has no LSQ equivalent"));
     }
 
     /** Copies the bias, if both layers have one (stock biases are {@code [1, nOut]}, LSQ ones {@code [nOut]}). */

@@ -110,11 +110,8 @@ final class LayerExporters {
         org.deeplearning4j.nn.conf.layers.Layer conf = layer.conf().getLayer();
         org.nd4j.linalg.activations.IActivation activation = conf instanceof LsqDense d
                 ? d.effectiveActivation().getActivationFunction() : ((BaseLayer) conf).getActivationFn();
-        String z = g.node("MatMul", name + "_mm", List.of(x, w));
-        if (layer.getParam(LsqLayerConfig.BIAS_KEY) != null) {
-            z = g.node("Add", name, List.of(z, lsqBias(layer, g, name)));
-        }
-        return OnnxActivations.apply(g, activation, z, name + "_act", describe(layer));
+        String bias = layer.getParam(LsqLayerConfig.BIAS_KEY) == null ? null : lsqBias(layer, g, name);
+        return affine(g, name, x, w, bias, activation, describe(layer));
     }
 
     /**
@@ -221,16 +218,17 @@ final class LayerExporters {
         }
         String name = name(layer);
         String w = g.floats(name + "_w", layer.getParam(DefaultParamInitializer.WEIGHT_KEY));
-        return affine(g, name, input, w, layer.getParam(DefaultParamInitializer.BIAS_KEY), conf.getActivationFn(),
-                describe(layer));
+        INDArray b = layer.getParam(DefaultParamInitializer.BIAS_KEY);
+        String bias = b == null ? null : g.floats(name + "_b", b.reshape(b.length()));
+        return affine(g, name, input, w, bias, conf.getActivationFn(), describe(layer));
     }
 
-    /** {@code activation(x . w + b)}. */
-    private static String affine(OnnxGraph g, String name, String x, String w, INDArray bias,
+    /** {@code activation(x . w + b)}; {@code bias} is the name of the bias in the graph, or null. */
+    private static String affine(OnnxGraph g, String name, String x, String w, String bias,
                                  org.nd4j.linalg.activations.IActivation activation, String layer) {
         String z = g.node("MatMul", name + "_mm", List.of(x, w));
         if (bias != null) {
-            z = g.node("Add", name, List.of(z, g.floats(name + "_b", bias.reshape(bias.length()))));
+            z = g.node("Add", name, List.of(z, bias));
         }
         return OnnxActivations.apply(g, activation, z, name + "_act", layer);
     }

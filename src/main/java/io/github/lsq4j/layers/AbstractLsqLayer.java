@@ -300,6 +300,14 @@ public abstract class AbstractLsqLayer extends SameDiffLayer implements LsqLayer
         return activation;
     }
 
+    /**
+     * @param fn an activation function, e.g. a stock layer's
+     * @return the {@link Activation} whose function equals it, if any: what an LSQ layer can be given
+     */
+    public static java.util.Optional<Activation> equalActivation(org.nd4j.linalg.activations.IActivation fn) {
+        return GlobalSettings.equalActivation(fn);
+    }
+
     /** @return the activation the layer computes with: its own, or identity if none was set or inherited */
     public Activation effectiveActivation() {
         return activation != null ? activation : Activation.IDENTITY;

@@ -1,6 +1,7 @@
 package io.github.lsq4j.layers;
 
 import java.util.Arrays;
+import java.util.Optional;
 import org.deeplearning4j.nn.weights.IWeightInit;
 import org.deeplearning4j.nn.weights.WeightInit;
 import org.nd4j.linalg.activations.Activation;
@@ -22,11 +23,23 @@ final class GlobalSettings {
      * @throws IllegalArgumentException naming the layer and the activation if there is none
      */
     static Activation activation(String layer, IActivation fn) {
-        return Arrays.stream(Activation.values())
-                .filter(a -> AbstractLsqLayer.SUPPORTED_ACTIVATIONS.contains(a) && a.getActivationFunction().equals(fn))
-                .findFirst()
+        return equalActivation(fn).filter(AbstractLsqLayer.SUPPORTED_ACTIVATIONS::contains)
                 .orElseThrow(() -> new IllegalArgumentException(layer + ": the global activation " + fn + " is not "
                         + "supported by LSQ layers; set one of " + AbstractLsqLayer.SUPPORTED_ACTIVATIONS + " on the layer"));
+    }
+
+    /**
+     * @param fn an activation function
+     * @return the {@link Activation} whose function equals it, if any (what an LSQ layer can rebuild)
+     */
+    static Optional<Activation> equalActivation(IActivation fn) {
+        return Arrays.stream(Activation.values()).filter(a -> {
+            try {
+                return a.getActivationFunction().equals(fn);
+            } catch (RuntimeException notInstantiable) {
+                return false;
+            }
+        }).findFirst();
     }
 
     /**

@@ -18,6 +18,10 @@ import org.nd4j.shade.jackson.annotation.JsonIgnore;
  * weight decay, and use {@link #getStepUpdater()} when it is set (else the layer's updater).
  */
 public interface LsqLayerConfig {
+    /** The LSQ options of the layer JSON before format version 1, each a layer property of its own. */
+    Set<String> PRE_FORMAT_1_PROPERTIES = Set.of("weightBits", "inputBits", "inputSigned", "perChannelWeights",
+            "gradientScaleMode", "gradientScaleValue");
+
     /** Parameter key of the weights. */
     String WEIGHT_KEY = "W";
     /** Parameter key of the bias. */
@@ -137,8 +141,7 @@ public interface LsqLayerConfig {
      * @throws IllegalArgumentException naming the property if it is an LSQ option of an older format
      */
     static void checkUnknownProperty(String layerKind, String property, Object value) {
-        if (Set.of("weightBits", "inputBits", "inputSigned", "perChannelWeights", "gradientScaleMode",
-                "gradientScaleValue").contains(property)) {
+        if (PRE_FORMAT_1_PROPERTIES.contains(property)) {
             throw new IllegalArgumentException(layerKind + ": configuration property '" + property + "' (= " + value
                     + ") is from a file written before lsq4j's format version " + LsqOptions.FORMAT_VERSION
                     + "; convert the float network again, or set the layer's quantizers");

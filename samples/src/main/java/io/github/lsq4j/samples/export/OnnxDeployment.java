@@ -119,7 +119,9 @@ public final class OnnxDeployment {
         try (OnnxModel model = new OnnxModel(onnx, 2)) {
             while (data.hasNext()) {
                 DataSet batch = data.next();
-                INDArray expected = lsq.outputSingle(batch.getFeatures());
+                // One forward pass gives both lsq4j's output and the quantized layers' inputs.
+                Map<String, INDArray> activations = lsq.feedForward(batch.getFeatures(), false);
+                INDArray expected = activations.get(lsq.getConfiguration().getNetworkOutputs().get(0));
                 INDArray actual = model.run(batch.getFeatures());
                 INDArray labels = batch.getLabels().argMax(1);
                 INDArray expectedClass = expected.argMax(1);
@@ -128,7 +130,7 @@ public final class OnnxDeployment {
                 lsq4jCorrect += count(expectedClass.eq(labels));
                 onnxCorrect += count(actualClass.eq(labels));
                 maxDiff = Math.max(maxDiff, expected.sub(actual).amaxNumber().doubleValue());
-                long[] rounding = roundingChanges(lsq, batch.getFeatures());
+                long[] rounding = roundingChanges(lsq, activations);
                 changed += rounding[0];
                 quantized += rounding[1];
             }
@@ -143,10 +145,11 @@ public final class OnnxDeployment {
      * ({@code round(clip(x * (1/s)))}, half away from zero) and QuantizeLinear's ({@code x / s}, half to
      * even, saturated), computed in float as each does.
      *
+     * @param lsq         the network
+     * @param activations every vertex's output for one batch ({@code feedForward}, inference mode)
      * @return {changed, total}
      */
-    static long[] roundingChanges(ComputationGraph lsq, INDArray features) {
-        Map<String, INDArray> activations = lsq.feedForward(features, false);
+    static long[] roundingChanges(ComputationGraph lsq, Map<String, INDArray> activations) {
         long changed = 0;
         long total = 0;
         for (QuantizedLayer layer : LsqLayers.lsqLayers(lsq)) {
