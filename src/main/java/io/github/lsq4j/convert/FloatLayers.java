@@ -8,8 +8,6 @@ import java.util.function.Consumer;
 import org.deeplearning4j.nn.conf.layers.BaseLayer;
 import org.deeplearning4j.nn.conf.layers.FeedForwardLayer;
 import org.deeplearning4j.nn.params.DefaultParamInitializer;
-import org.nd4j.linalg.activations.Activation;
-import org.nd4j.linalg.activations.IActivation;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.learning.config.IUpdater;
 import org.nd4j.linalg.learning.regularization.Regularization;
@@ -19,13 +17,21 @@ final class FloatLayers {
     private FloatLayers() {
     }
 
-    /** Fills the builder with the float layer's name, sizes, activation, bias flag, updaters and regularization. */
+    /**
+     * Fills the builder with the float layer's name, sizes, activation, bias flag and initialization,
+     * updaters and regularization.
+     */
     static <B extends AbstractLsqLayer.Builder<B>> B copyCommon(FeedForwardLayer floatLayer, B builder,
                                                                  boolean hasBias) {
         builder.name(floatLayer.getLayerName());
         builder.nIn(floatLayer.getNIn()).nOut(floatLayer.getNOut());
-        builder.activation(activation(floatLayer));
+        if (floatLayer.getActivationFn() != null) {
+            builder.activation(floatLayer.getActivationFn());
+        }
         builder.hasBias(hasBias);
+        if (!Double.isNaN(floatLayer.getBiasInit())) {
+            builder.biasInit(floatLayer.getBiasInit());
+        }
         copyTraining(floatLayer, builder::updater, builder::biasUpdater, builder::regularization,
                 builder::regularizationBias);
         return builder;
@@ -50,16 +56,6 @@ final class FloatLayers {
         if (floatLayer.getRegularizationBias() != null) {
             regularizationBias.accept(new ArrayList<>(floatLayer.getRegularizationBias()));
         }
-    }
-
-    /** The {@link Activation} whose function equals the layer's, so the LSQ layer can rebuild it. */
-    static Activation activation(BaseLayer layer) {
-        IActivation fn = layer.getActivationFn();
-        if (fn == null) {
-            return Activation.IDENTITY;
-        }
-        return AbstractLsqLayer.equalActivation(fn).orElseThrow(() -> new IllegalArgumentException("layer '"
-                + layer.getLayerName() + "': activation " + fn + " has no LSQ equivalent"));
     }
 
     /** Copies the bias, if both layers have one (stock biases are {@code [1, nOut]}, LSQ ones {@code [nOut]}). */

@@ -91,7 +91,7 @@ final class InputSigns {
             return nonNegative(b.getActivationFn());
         }
         if (layer instanceof AbstractLsqLayer lsq) {
-            return nonNegative(lsq.effectiveActivation().getActivationFunction());
+            return nonNegative(lsq.effectiveActivation());
         }
         boolean signPreserving = layer instanceof SubsamplingLayer || layer instanceof GlobalPoolingLayer
                 || layer instanceof ZeroPaddingLayer || layer instanceof Cropping2D

@@ -98,7 +98,7 @@ final class LayerExporters {
         }
         String conv = g.node("Conv", name, inputs, convAttributes(conf.getKernelSize(), conf.getStride(),
                 conf.getPadding(), conf.getDilation(), conf.getConvolutionMode(), describe(layer)));
-        return OnnxActivations.apply(g, conf.effectiveActivation().getActivationFunction(), conv, name + "_act",
+        return OnnxActivations.apply(g, conf.effectiveActivation(), conv, name + "_act",
                 describe(layer));
     }
 
@@ -109,7 +109,7 @@ final class LayerExporters {
         String w = weights(layer, g, name, codes -> codes, 1);
         org.deeplearning4j.nn.conf.layers.Layer conf = layer.conf().getLayer();
         org.nd4j.linalg.activations.IActivation activation = conf instanceof LsqDense d
-                ? d.effectiveActivation().getActivationFunction() : ((BaseLayer) conf).getActivationFn();
+                ? d.effectiveActivation() : ((BaseLayer) conf).getActivationFn();
         String bias = layer.getParam(LsqLayerConfig.BIAS_KEY) == null ? null : lsqBias(layer, g, name);
         return affine(g, name, x, w, bias, activation, describe(layer));
     }

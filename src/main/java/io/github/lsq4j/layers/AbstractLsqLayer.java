@@ -1,14 +1,11 @@
 package io.github.lsq4j.layers;
 
 import io.github.lsq4j.op.LsqOp;
-import java.util.Arrays;
 import java.util.Collection;
 import java.util.Collections;
-import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.Set;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.layers.samediff.SDLayerParams;
 import org.deeplearning4j.nn.conf.layers.samediff.SameDiffLayer;
@@ -17,6 +14,8 @@ import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.deeplearning4j.nn.weights.WeightInit;
 import org.nd4j.linalg.activations.Activation;
+import org.nd4j.linalg.activations.IActivation;
+import org.nd4j.linalg.activations.impl.ActivationIdentity;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.learning.config.IUpdater;
@@ -60,16 +59,15 @@ public abstract class AbstractLsqLayer extends SameDiffLayer implements LsqLayer
     /** Default bit width of weights and inputs. */
     public static final int DEFAULT_BITS = QuantizerSettings.DEFAULT_BITS;
 
-    /** Activations that SameDiff builds the same way as DL4J's stock layers apply them. */
-    static final Set<Activation> SUPPORTED_ACTIVATIONS = Collections.unmodifiableSet(EnumSet.of(Activation.IDENTITY,
-            Activation.RELU, Activation.SIGMOID, Activation.TANH, Activation.SOFTMAX, Activation.SOFTPLUS,
-            Activation.SOFTSIGN, Activation.ELU, Activation.HARDTANH, Activation.CUBE));
+    private static final IActivation IDENTITY = new ActivationIdentity();
 
     protected long nIn;
     protected long nOut;
     /** Null until set on the builder or taken from the global configuration; identity outside one. */
-    protected Activation activation;
+    protected IActivation activationFn;
     protected boolean hasBias = true;
+    /** The initial bias; null until set on the builder or taken from the global configuration (0 outside one). */
+    protected Double biasInit;
     protected LsqOptions lsq;
 
     /** For JSON. */
@@ -80,8 +78,9 @@ public abstract class AbstractLsqLayer extends SameDiffLayer implements LsqLayer
         super(b);
         this.nIn = b.nIn;
         this.nOut = b.nOut;
-        this.activation = b.activation;
+        this.activationFn = b.activationFn;
         this.hasBias = b.hasBias;
+        this.biasInit = b.biasInit;
         this.lsq = b.quantizerSettings.options();
     }
 
@@ -143,7 +142,7 @@ public abstract class AbstractLsqLayer extends SameDiffLayer implements LsqLayer
         initWeights((int) Math.round(fanIn()), (int) Math.round(fanOut()),
                 weightInit != null ? weightInit : WeightInit.XAVIER, params.get(WEIGHT_KEY));
         if (hasBias) {
-            params.get(BIAS_KEY).assign(0);
+            params.get(BIAS_KEY).assign(biasInit != null ? biasInit : 0);
         }
         // 0 = not initialized: the runtime layer derives the steps on first use, so that weights copied
         // in after init() (the paper's fine-tuning from pretrained weights) set the weight step.
@@ -166,8 +165,8 @@ public abstract class AbstractLsqLayer extends SameDiffLayer implements LsqLayer
         if (isQuantizeInputs()) {
             w = Dl4jWorkarounds.joinGraph(w, paramTable.get(INPUT_STEP_KEY));
         }
-        SDVariable z = linear(sd, layerInput, w, hasBias ? paramTable.get(BIAS_KEY) : null);
-        return effectiveActivation().asSameDiff("out", sd, z);
+        // The activation is applied around the graph, by the runtime layer, as DL4J's stock layers apply it.
+        return linear(sd, layerInput, w, hasBias ? paramTable.get(BIAS_KEY) : null);
     }
 
     @Override
@@ -221,9 +220,8 @@ public abstract class AbstractLsqLayer extends SameDiffLayer implements LsqLayer
             throw new IllegalArgumentException(describe() + ": nIn must be > 0 (or 0 to take it from the input type), got "
                     + nIn);
         }
-        if (activation != null && !SUPPORTED_ACTIVATIONS.contains(activation)) {
-            throw new IllegalArgumentException(describe() + ": activation " + activation + " is not supported; use one of "
-                    + SUPPORTED_ACTIVATIONS);
+        if (biasInit != null && !Double.isFinite(biasInit)) {
+            throw new IllegalArgumentException(describe() + ": biasInit must be finite, got " + biasInit);
         }
         LsqLayerConfig.validateQuantizers(this);
         if (getIDropout() != null) {
@@ -235,7 +233,8 @@ public abstract class AbstractLsqLayer extends SameDiffLayer implements LsqLayer
 
     /** The part of {@link #toString()} common to both layers. */
     protected String lsqSettings() {
-        return "activation=" + activation + ", hasBias=" + hasBias + ", " + lsq
+        return "activation=" + activationFn + ", hasBias=" + hasBias + (biasInit != null ? ", biasInit=" + biasInit : "")
+                + ", " + lsq
                 + ", weightInit=" + weightInit + (updater != null ? ", updater=" + updater : "");
     }
 
@@ -252,7 +251,8 @@ public abstract class AbstractLsqLayer extends SameDiffLayer implements LsqLayer
         AbstractLsqLayer l = (AbstractLsqLayer) o;
         Dl4jWorkarounds.computeParamShapes(this);
         Dl4jWorkarounds.computeParamShapes(l);
-        return super.equals(o) && nIn == l.nIn && nOut == l.nOut && activation == l.activation && hasBias == l.hasBias
+        return super.equals(o) && nIn == l.nIn && nOut == l.nOut && Objects.equals(activationFn, l.activationFn)
+                && hasBias == l.hasBias && Objects.equals(biasInit, l.biasInit)
                 && Objects.equals(lsq, l.lsq);
     }
 
@@ -261,7 +261,7 @@ public abstract class AbstractLsqLayer extends SameDiffLayer implements LsqLayer
         // Not super.hashCode(): DL4J's SDLayerParams hashes its long[] shapes by identity, so equal
         // configurations would hash differently.
         return Objects.hash(layerName, updater, biasUpdater, regularization, regularizationBias, weightInit, nIn, nOut,
-                activation, hasBias, lsq);
+                activationFn, hasBias, biasInit, lsq);
     }
 
     @Override
@@ -296,44 +296,50 @@ public abstract class AbstractLsqLayer extends SameDiffLayer implements LsqLayer
     }
 
     /** @return the activation, or null if it is to come from the global configuration (not applied yet) */
-    public Activation getActivation() {
-        return activation;
+    public IActivation getActivationFn() {
+        return activationFn;
     }
 
-    /**
-     * @param fn an activation function, e.g. a stock layer's
-     * @return the {@link Activation} whose function equals it, if any: what an LSQ layer can be given
-     */
-    public static java.util.Optional<Activation> equalActivation(org.nd4j.linalg.activations.IActivation fn) {
-        return GlobalSettings.equalActivation(fn);
+    /** @param activationFn the activation */
+    public void setActivationFn(IActivation activationFn) {
+        this.activationFn = activationFn;
     }
 
     /** @return the activation the layer computes with: its own, or identity if none was set or inherited */
-    public Activation effectiveActivation() {
-        return activation != null ? activation : Activation.IDENTITY;
+    public IActivation effectiveActivation() {
+        return activationFn != null ? activationFn : IDENTITY;
     }
 
     /**
      * Takes what the layer does not set from the network's global configuration, as DL4J's stock layers
-     * do: the activation and the weight initialization (updater, bias updater, regularization and
+     * do: the activation, the weight initialization and the bias initialization (updater, bias updater, regularization and
      * gradient normalization are taken by DL4J's SameDiff layer before this).
      *
-     * @throws IllegalArgumentException naming the layer if a global setting has no LSQ equivalent
+     * @throws IllegalArgumentException naming the layer if the global weight initialization has no
+     *                                  {@link WeightInit} equivalent
      */
     @Override
     public void applyGlobalConfigToLayer(NeuralNetConfiguration.Builder globalConfig) {
         super.applyGlobalConfigToLayer(globalConfig);
-        if (activation == null && globalConfig.getActivationFn() != null) {
-            activation = GlobalSettings.activation(describe(), globalConfig.getActivationFn());
+        if (activationFn == null) {
+            activationFn = globalConfig.getActivationFn();
+        }
+        if (biasInit == null) {
+            biasInit = globalConfig.getBiasInit();
         }
         if (weightInit == null && globalConfig.getWeightInitFn() != null) {
             weightInit = GlobalSettings.weightInit(describe(), globalConfig.getWeightInitFn());
         }
     }
 
-    /** @param activation the activation */
-    public void setActivation(Activation activation) {
-        this.activation = activation;
+    /** @return the initial bias, or null if it is to come from the global configuration (0 outside one) */
+    public Double getBiasInit() {
+        return biasInit;
+    }
+
+    /** @param biasInit the initial bias, or null for the global configuration's */
+    public void setBiasInit(Double biasInit) {
+        this.biasInit = biasInit;
     }
 
     /** @return whether the layer has a bias */
@@ -381,8 +387,9 @@ public abstract class AbstractLsqLayer extends SameDiffLayer implements LsqLayer
             implements LsqLayerBuilder<T> {
         protected long nIn;
         protected long nOut;
-        protected Activation activation;
+        protected IActivation activationFn;
         protected boolean hasBias = true;
+        protected Double biasInit;
         private final QuantizerSettings quantizerSettings;
 
         /** @param weightChannelAxis the axis of the layer's weights that holds the output channels */
@@ -420,7 +427,16 @@ public abstract class AbstractLsqLayer extends SameDiffLayer implements LsqLayer
          * @return this
          */
         public T activation(Activation activation) {
-            this.activation = activation;
+            return activation(activation.getActivationFunction());
+        }
+
+        /**
+         * @param activationFn the activation: any of DL4J's, with its parameters (a leaky ReLU's slope),
+         *                     or your own
+         * @return this
+         */
+        public T activation(IActivation activationFn) {
+            this.activationFn = activationFn;
             return (T) this;
         }
 
@@ -430,6 +446,16 @@ public abstract class AbstractLsqLayer extends SameDiffLayer implements LsqLayer
          */
         public T hasBias(boolean hasBias) {
             this.hasBias = hasBias;
+            return (T) this;
+        }
+
+        /**
+         * @param biasInit the initial value of every bias element (default: the network's global bias
+         *                 initialization, as for DL4J's stock layers; 0 outside a network configuration)
+         * @return this
+         */
+        public T biasInit(double biasInit) {
+            this.biasInit = biasInit;
             return (T) this;
         }
 

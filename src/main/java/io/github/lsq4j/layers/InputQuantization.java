@@ -75,17 +75,31 @@ public final class InputQuantization {
     }
 
     /**
-     * The quantized input for the backward pass. The forward pass's copy lived in its working memory,
-     * which is gone by then; and an output layer's backward pass can come without a forward pass
-     * (DL4J's networks run the output layer's forward pass inside its backward pass), so the step is
-     * initialized here too if it is not yet.
+     * The step of the backward pass: the forward pass's. After a training pass, the stored step (set
+     * here if it is not yet: an output layer's backward pass can come without a forward pass, as DL4J's
+     * networks run the output layer's forward pass inside its backward pass). After an inference pass
+     * (a frozen layer that passes gradients on, {@code FrozenLayerWithBackprop}) the stored step or
+     * this batch's, writing nothing.
      *
-     * @param x   the layer input
-     * @param out receives {@code xhat}: an array of {@code x}'s shape and type
+     * @param x        the layer input
+     * @param training whether the forward pass was a training pass
+     * @return the step
+     */
+    double backwardStep(INDArray x, boolean training) {
+        return training ? trainingStep(x) : storedOrBatchStep(x);
+    }
+
+    /**
+     * The quantized input for the backward pass (the forward pass's copy lived in its working memory,
+     * which is gone by then).
+     *
+     * @param x    the layer input
+     * @param step the step, from {@link #backwardStep}
+     * @param out  receives {@code xhat}: an array of {@code x}'s shape and type
      * @return {@code out}
      */
-    INDArray forBackward(INDArray x, INDArray out) {
-        return EagerQuantizer.quantize(x, trainingStep(x), quantizer(), out);
+    INDArray forBackward(INDArray x, double step, INDArray out) {
+        return EagerQuantizer.quantize(x, step, quantizer(), out);
     }
 
     /** The stored step, set from this batch first if it is not initialized (the first training batch). */
@@ -109,16 +123,17 @@ public final class InputQuantization {
      * The backward pass.
      *
      * @param x        the layer input
+     * @param step     the step, from {@link #backwardStep}
      * @param gradient on entry {@code dL/dxhat}, on return {@code dL/dx}
      * @param mgr      the workspace manager
      * @return {@code dL/ds} of the input step, with the paper's gradient scale
      */
-    double backward(INDArray x, INDArray gradient, LayerWorkspaceMgr mgr) {
+    double backward(INDArray x, double step, INDArray gradient, LayerWorkspaceMgr mgr) {
         Quantizer quantizer = quantizer();
         INDArray scratch1 = mgr.createUninitialized(ArrayType.BP_WORKING_MEM, x.dataType(), x.shape(), 'c');
         INDArray scratch2 = mgr.createUninitialized(ArrayType.BP_WORKING_MEM, x.dataType(), x.shape(), 'c');
         double g = quantizer.stepGradientScale(x.shape(), true);
-        return EagerQuantizer.backward(x, storedStep(), quantizer, g, gradient, scratch1, scratch2);
+        return EagerQuantizer.backward(x, step, quantizer, g, gradient, scratch1, scratch2);
     }
 
     /**

@@ -92,8 +92,10 @@ public class LsqOutputRuntimeLayer extends BaseOutputLayer<LsqOutputLayer> imple
         assertInputSet(true);
         WeightSteps.ensureInitialized(this);
         INDArray x = input;
+        // DL4J's output layers run their forward pass inside the backward pass, as a training pass.
+        double inputStep = inputQuantization.isOn() ? inputQuantization.backwardStep(x, true) : Double.NaN;
         if (inputQuantization.isOn()) {
-            input = inputQuantization.forBackward(x,
+            input = inputQuantization.forBackward(x, inputStep,
                     workspaceMgr.createUninitialized(ArrayType.BP_WORKING_MEM, x.dataType(), x.shape(), 'c'));
             inputIsQuantized = true;
         }
@@ -120,7 +122,7 @@ public class LsqOutputRuntimeLayer extends BaseOutputLayer<LsqOutputLayer> imple
         }
         if (inputQuantization.isOn()) {
             INDArray view = gradientViews.get(LsqLayerConfig.INPUT_STEP_KEY);
-            view.assign(inputQuantization.backward(x, result.getSecond(), workspaceMgr));
+            view.assign(inputQuantization.backward(x, inputStep, result.getSecond(), workspaceMgr));
             gradients.put(LsqLayerConfig.INPUT_STEP_KEY, view);
         }
         return result;

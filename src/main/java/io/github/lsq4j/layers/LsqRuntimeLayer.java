@@ -9,18 +9,29 @@ import org.deeplearning4j.nn.workspace.ArrayType;
 import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
 import org.nd4j.common.primitives.Pair;
 import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.activations.IActivation;
+import org.nd4j.linalg.activations.impl.ActivationIdentity;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
  * The runtime layer of {@link LsqDense} and {@link LsqConv2D}: DL4J's SameDiff layer, whose graph holds
- * the weight quantizer ({@link io.github.lsq4j.op.LsqOp}), with the input quantizer around it
- * ({@link InputQuantization}), weight steps derived from the weights on first use, steps clamped to at
+ * the weight quantizer ({@link io.github.lsq4j.op.LsqOp}) and the linear operation, with the input
+ * quantizer before it ({@link InputQuantization}) and the activation after it, applied as DL4J's stock
+ * layers apply an {@link IActivation} (so every activation works, with its parameters), weight steps derived from the weights on first use, steps clamped to at
  * least {@link LsqMath#MIN_STEP} after every update, the M2.1 gradient fix
  * ({@link Dl4jWorkarounds#halveEpsilon}), and input checks that name the layer before SameDiff sees the
  * input.
  */
 public class LsqRuntimeLayer extends SameDiffLayer implements QuantizedLayer {
     private final InputQuantization inputQuantization = new InputQuantization(this);
+    /**
+     * The input of the last training forward pass, and its pre-activation (kept for the backward pass,
+     * which needs it for any activation but the identity); null when there is none. A backward pass
+     * whose input is not that one comes after an inference pass: a frozen layer that passes gradients
+     * on ({@code FrozenLayerWithBackprop}).
+     */
+    private INDArray trainingInput;
+    private INDArray preActivation;
 
     /**
      * @param conf     the layer's configuration
@@ -45,6 +56,22 @@ public class LsqRuntimeLayer extends SameDiffLayer implements QuantizedLayer {
         assertInputSet(false);
         lsqConf().validateInput(input);
         WeightSteps.ensureInitialized(this);
+        IActivation fn = lsqConf().effectiveActivation();
+        INDArray z = preActivation(training, workspaceMgr);
+        if (training) {
+            trainingInput = input;
+        }
+        if (fn instanceof ActivationIdentity) {
+            return z;
+        }
+        if (training) {
+            preActivation = z;
+        }
+        return fn.getActivation(workspaceMgr.dup(ArrayType.ACTIVATIONS, z), training);
+    }
+
+    /** The SameDiff graph's output: the linear operation on the quantized input and weights. */
+    private INDArray preActivation(boolean training, LayerWorkspaceMgr workspaceMgr) {
         if (!inputQuantization.isOn()) {
             return super.activate(training, workspaceMgr);
         }
@@ -57,16 +84,27 @@ public class LsqRuntimeLayer extends SameDiffLayer implements QuantizedLayer {
         }
     }
 
-    /** Runs the input quantizer's backward pass around the SameDiff one, with the M2.1 gradient fix. */
+    /**
+     * The activation's backward pass, then the SameDiff graph's, then the input quantizer's, with the M2.1
+     * gradient fix.
+     */
     @Override
     public Pair<Gradient, INDArray> backpropGradient(INDArray epsilon, LayerWorkspaceMgr workspaceMgr) {
         INDArray halved = Dl4jWorkarounds.halveEpsilon(epsilon);
+        boolean afterTraining = input != null && input == trainingInput;
+        IActivation fn = lsqConf().effectiveActivation();
+        if (!(fn instanceof ActivationIdentity)) {
+            INDArray z = afterTraining && preActivation != null ? preActivation : preActivation(false, workspaceMgr);
+            halved = fn.backprop(z, halved).getFirst();
+        }
+        clearTrainingPass();
         if (!inputQuantization.isOn()) {
             return sameDiffBackprop(halved, workspaceMgr);
         }
         INDArray x = input;
+        double step = inputQuantization.backwardStep(x, afterTraining);
         // The SameDiff backward pass reruns the graph's forward pass from its input.
-        input = inputQuantization.forBackward(x,
+        input = inputQuantization.forBackward(x, step,
                 workspaceMgr.createUninitialized(ArrayType.BP_WORKING_MEM, x.dataType(), x.shape(), 'c'));
         Pair<Gradient, INDArray> result;
         try {
@@ -74,9 +112,20 @@ public class LsqRuntimeLayer extends SameDiffLayer implements QuantizedLayer {
         } finally {
             input = x;
         }
-        double stepGradient = inputQuantization.backward(x, result.getSecond(), workspaceMgr);
+        double stepGradient = inputQuantization.backward(x, step, result.getSecond(), workspaceMgr);
         result.getFirst().getGradientFor(LsqLayerConfig.INPUT_STEP_KEY).assign(stepGradient);
         return result;
+    }
+
+    @Override
+    public void clear() {
+        super.clear();
+        clearTrainingPass();
+    }
+
+    private void clearTrainingPass() {
+        trainingInput = null;
+        preActivation = null;
     }
 
     /**

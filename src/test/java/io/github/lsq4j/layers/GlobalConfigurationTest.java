@@ -1,8 +1,6 @@
 package io.github.lsq4j.layers;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.deeplearning4j.nn.conf.ConvolutionMode;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
@@ -29,8 +27,12 @@ import org.nd4j.linalg.learning.regularization.L2Regularization;
 class GlobalConfigurationTest {
 
     private static MultiLayerNetwork net(Layer conv, Layer dense) {
+        return net(Activation.RELU, conv, dense);
+    }
+
+    private static MultiLayerNetwork net(Activation globalActivation, Layer conv, Layer dense) {
         MultiLayerConfiguration conf = new NeuralNetConfiguration.Builder().seed(5).dataType(DataType.DOUBLE)
-                .activation(Activation.RELU).convolutionMode(ConvolutionMode.Same).weightInit(WeightInit.XAVIER_UNIFORM)
+                .activation(globalActivation).biasInit(0.3).convolutionMode(ConvolutionMode.Same).weightInit(WeightInit.XAVIER_UNIFORM)
                 .updater(new Adam(0.01)).l2(1e-3).list()
                 .layer(conv).layer(dense).layer(TestNets.output(3))
                 .setInputType(InputType.convolutional(7, 7, 2)).build();
@@ -47,8 +49,11 @@ class GlobalConfigurationTest {
                 new LsqDense.Builder().nOut(5).quantize(false).build());
         LsqConv2D conv = (LsqConv2D) lsq.getLayer(0).conf().getLayer();
         LsqDense dense = (LsqDense) lsq.getLayer(1).conf().getLayer();
-        assertEquals(Activation.RELU, conv.getActivation());
-        assertEquals(Activation.RELU, dense.getActivation());
+        assertEquals(Activation.RELU.getActivationFunction(), conv.getActivationFn());
+        assertEquals(Activation.RELU.getActivationFunction(), dense.getActivationFn());
+        assertEquals(0.3, conv.getBiasInit());
+        assertEquals(0.3, lsq.getLayer(1).getParam(AbstractLsqLayer.BIAS_KEY).minNumber().doubleValue(),
+                "the bias initialized from the global biasInit");
         assertEquals(ConvolutionMode.Same, conv.getConvolutionMode());
         assertEquals(WeightInit.XAVIER_UNIFORM, conv.getWeightInit());
         assertEquals(new Adam(0.01), conv.getUpdater());
@@ -68,17 +73,23 @@ class GlobalConfigurationTest {
                         .convolutionMode(ConvolutionMode.Truncate).weightInit(WeightInit.RELU).build(),
                 new LsqDense.Builder().nOut(5).activation(Activation.IDENTITY).build());
         LsqConv2D conv = (LsqConv2D) lsq.getLayer(0).conf().getLayer();
-        assertEquals(Activation.TANH, conv.getActivation());
+        assertEquals(Activation.TANH.getActivationFunction(), conv.getActivationFn());
         assertEquals(ConvolutionMode.Truncate, conv.getConvolutionMode());
         assertEquals(WeightInit.RELU, conv.getWeightInit());
-        assertEquals(Activation.IDENTITY, ((LsqDense) lsq.getLayer(1).conf().getLayer()).getActivation());
+        assertEquals(Activation.IDENTITY.getActivationFunction(),
+                ((LsqDense) lsq.getLayer(1).conf().getLayer()).getActivationFn());
     }
 
     @Test
-    void aGlobalActivationWithoutLsqEquivalentIsRefusedNamingTheLayer() {
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () ->
-                new NeuralNetConfiguration.Builder().activation(Activation.SELU).list()
-                        .layer(new LsqDense.Builder().name("fc").nIn(3).nOut(2).build()).build());
-        assertTrue(e.getMessage().contains("LsqDense 'fc'") && e.getMessage().contains("activation"), e.getMessage());
+    void anyGlobalActivationIsTakenAsTheStockLayersTakeIt() {
+        MultiLayerNetwork stock = net(Activation.SELU, new ConvolutionLayer.Builder(3, 3).nOut(4).build(),
+                new DenseLayer.Builder().nOut(5).build());
+        MultiLayerNetwork lsq = net(Activation.SELU, new LsqConv2D.Builder().nOut(4).kernelSize(3).quantize(false).build(),
+                new LsqDense.Builder().nOut(5).quantize(false).build());
+        assertEquals(Activation.SELU.getActivationFunction(),
+                ((LsqConv2D) lsq.getLayer(0).conf().getLayer()).getActivationFn());
+        TestNets.copyStockParams(stock, lsq);
+        INDArray x = TestNets.input(DataType.DOUBLE, 9, 4, 2, 7, 7);
+        TestNets.assertClose(stock.output(x), lsq.output(x), 1e-12, "the same network as the stock one");
     }
 }

@@ -101,6 +101,42 @@ class LsqInitTest {
     }
 
     /** A calibration that sees no batch fails, and leaves the trained input steps as they were. */
+    /**
+     * Two threads share one network for inference (DL4J serializes {@code output()} calls on a network):
+     * each gets what a single thread gets for its input, although each batch of a fresh network is
+     * quantized with its own input step, and no parameter changes.
+     */
+    @Test
+    void twoThreadsShareOneNetworkForInference() throws Exception {
+        MultiLayerNetwork net = net(false, null);
+        INDArray[] inputs = {TestNets.input(DataType.DOUBLE, 31, 4, 1, 6, 6),
+                TestNets.input(DataType.DOUBLE, 32, 4, 1, 6, 6).muli(9)};
+        INDArray[] expected = {net.output(inputs[0]), net.output(inputs[1])};
+        INDArray paramsBefore = net.params().dup();
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(2);
+        try {
+            List<java.util.concurrent.Future<Integer>> mismatches = new java.util.ArrayList<>();
+            for (int t = 0; t < 2; t++) {
+                int mine = t;
+                mismatches.add(pool.submit(() -> {
+                    int wrong = 0;
+                    for (int i = 0; i < 50; i++) {
+                        wrong += net.output(inputs[mine]).equals(expected[mine]) ? 0 : 1;
+                    }
+                    return wrong;
+                }));
+            }
+            for (java.util.concurrent.Future<Integer> m : mismatches) {
+                assertEquals(0, m.get(), "outputs that differ from the single-thread output");
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        assertEquals(paramsBefore, net.params(), "inference from two threads wrote a parameter");
+        assertTrue(expected[1].sub(expected[0]).amaxNumber().doubleValue() > 1e-3,
+                "the two inputs give different outputs (different batch input steps)");
+    }
+
     @Test
     void failedCalibrationKeepsTheTrainedInputSteps() {
         MultiLayerNetwork net = net(false, null);

@@ -27,6 +27,7 @@ import org.deeplearning4j.nn.weights.WeightInit;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.activations.Activation;
+import org.nd4j.linalg.activations.impl.ActivationLReLU;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -117,8 +118,8 @@ class LsqLayerConfigTest {
                 "LsqConv2D 'c4'", "convolutionMode", "Strict");
         assertBuildFails(() -> new LsqConv2D.Builder().nOut(3).convolutionMode(ConvolutionMode.Causal).build(),
                 "Causal");
-        assertBuildFails(() -> new LsqDense.Builder().name("fc3").nOut(3).activation(Activation.SELU).build(),
-                "LsqDense 'fc3'", "activation", "SELU");
+        assertBuildFails(() -> new LsqDense.Builder().name("fc3").nOut(3).biasInit(Double.NaN).build(),
+                "LsqDense 'fc3'", "biasInit", "NaN");
         assertBuildFails(() -> new LsqDense.Builder().nOut(3).dropOut(0.5).build(), "dropout");
         assertBuildFails(() -> new LsqDense.Builder().nOut(3).gradientScale(null).build(), "gradient scale");
         assertBuildFails(() -> new LsqConv2D.Builder().nOut(3).kernelSize(3, 3, 3).build(), "kernelSize");
@@ -135,7 +136,7 @@ class LsqLayerConfigTest {
                 .stepUpdater(new Sgd(0.01)).build().toString();
         for (String f : new String[] {"LsqConv2D", "name=c1", "nIn=2", "nOut=8", "kernelSize=[3, 3]", "stride=[2, 2]",
                 "padding=[1, 1]", "convolutionMode=Same", "weights=2 bits signed per channel",
-                "inputs=3 bits unsigned per tensor", "RELU", "FIXED", "0.5", "stepUpdater"}) {
+                "inputs=3 bits unsigned per tensor", "activation=relu", "FIXED", "0.5", "stepUpdater"}) {
             assertTrue(s.contains(f), s + " should contain " + f);
         }
         String d = new LsqDense.Builder().nIn(4).nOut(2).quantize(false).build().toString();
@@ -161,7 +162,7 @@ class LsqLayerConfigTest {
         assertEquals(a.getLayerName(), b.getLayerName());
         assertEquals(a.getNIn(), b.getNIn());
         assertEquals(a.getNOut(), b.getNOut());
-        assertEquals(a.getActivation(), b.getActivation());
+        assertEquals(a.getActivationFn(), b.getActivationFn());
         assertEquals(a.isHasBias(), b.isHasBias());
         assertEquals(a.getWeightQuantizer(), b.getWeightQuantizer());
         assertEquals(a.getInputQuantizer(), b.getInputQuantizer());
@@ -351,7 +352,8 @@ class LsqLayerConfigTest {
             changes.addAll(List.of(
                     () -> a.setLsq(a.getLsq().withInputQuantizer(a.getInputQuantizer() == null ? in : null)),
                     () -> a.setLsq(a.getLsq().withWeightQuantizer(null)), () -> a.setLsq(a.getLsq().withStepUpdater(null)),
-                    () -> a.setHasBias(true), () -> a.setActivation(Activation.RELU), () -> a.setNIn(8),
+                    () -> a.setHasBias(true), () -> a.setActivationFn(Activation.RELU.getActivationFunction()),
+                    () -> a.setActivationFn(new ActivationLReLU(0.2)), () -> a.setBiasInit(0.5), () -> a.setNIn(8),
                     () -> a.setNOut(6)));
             for (Runnable change : changes) {
                 LsqDense before = base.get();
@@ -361,7 +363,8 @@ class LsqLayerConfigTest {
                 LsqDense fresh = base.get();
                 a.setLsq(fresh.getLsq());
                 a.setHasBias(fresh.isHasBias());
-                a.setActivation(fresh.getActivation());
+                a.setActivationFn(fresh.getActivationFn());
+                a.setBiasInit(fresh.getBiasInit());
                 a.setNIn(fresh.getNIn());
                 a.setNOut(fresh.getNOut());
                 assertEquals(fresh, a);

@@ -37,7 +37,7 @@ class LsqLayerGradientTest {
     void denseLayerMatchesTheGraphReference() {
         AbstractLsqLayer conf = new LsqDense.Builder().nIn(12).nOut(5).activation(Activation.TANH).bits(3)
                 .inputSigned(true).build();
-        check(conf, InputType.feedForward(12), Nd4j.randn(DataType.DOUBLE, 7, 12).muli(1.5));
+        check(conf, Activation.TANH, InputType.feedForward(12), Nd4j.randn(DataType.DOUBLE, 7, 12).muli(1.5));
     }
 
     @Test
@@ -46,10 +46,11 @@ class LsqLayerGradientTest {
                 .convolutionMode(ConvolutionMode.Same).activation(Activation.IDENTITY).bits(2).inputSigned(false)
                 .perChannelWeights(true).hasBias(false).build();
         INDArray x = Nd4j.rand(DataType.DOUBLE, 5, 3, 9, 9).muli(2);
-        check(conf, InputType.convolutional(9, 9, 3), x);
+        check(conf, Activation.IDENTITY, InputType.convolutional(9, 9, 3), x);
     }
 
-    private static void check(AbstractLsqLayer conf, InputType inputType, INDArray x) {
+    /** @param activation the layer's activation, which the reference graph applies as SameDiff ops */
+    private static void check(AbstractLsqLayer conf, Activation activation, InputType inputType, INDArray x) {
         Nd4j.getRandom().setSeed(42);
         MultiLayerConfiguration mlc = new NeuralNetConfiguration.Builder().seed(42).dataType(DataType.DOUBLE)
                 .updater(new Sgd(0.1)).list().layer(conf).setInputType(inputType).build();
@@ -82,7 +83,7 @@ class LsqLayerGradientTest {
                 true).value();
         SDVariable wq = LsqOp.quantize(sd, "qw", p.get(AbstractLsqLayer.WEIGHT_KEY),
                 p.get(AbstractLsqLayer.WEIGHT_STEP_KEY), c.getWeightQuantizer(), false).value();
-        SDVariable z = c.getActivation().asSameDiff("out", sd,
+        SDVariable z = activation.asSameDiff("out", sd,
                 c.linear(sd, xq, wq, c.isHasBias() ? p.get(AbstractLsqLayer.BIAS_KEY) : null));
         sd.sum("loss", z.mul(sd.constant(upstream))).markAsLoss();
         String[] wrt = java.util.stream.Stream.concat(java.util.stream.Stream.of("x"), params.keySet().stream())

@@ -118,14 +118,14 @@ class LsqStockEquivalenceTest {
     void stockSameDiffRuntimeLayerDoublesGradients() {
         org.deeplearning4j.nn.conf.MultiLayerConfiguration conf = new NeuralNetConfiguration.Builder().seed(1)
                 .dataType(DataType.DOUBLE).updater(new NoOp()).list()
-                .layer(new UnfixedDense.Builder().nIn(4).nOut(3).activation(Activation.TANH).quantize(false).build())
+                .layer(new UnfixedDense.Builder().nIn(4).nOut(3).activation(Activation.IDENTITY).quantize(false).build())
                 .layer(new org.deeplearning4j.nn.conf.layers.OutputLayer.Builder().nIn(3).nOut(2).activation(Activation.SOFTMAX)
                         .lossFunction(org.nd4j.linalg.lossfunctions.LossFunctions.LossFunction.MCXENT).build()).build();
         MultiLayerNetwork unfixed = new MultiLayerNetwork(conf);
         unfixed.init();
         org.deeplearning4j.nn.conf.MultiLayerConfiguration fixedConf = new NeuralNetConfiguration.Builder().seed(1)
                 .dataType(DataType.DOUBLE).updater(new NoOp()).list()
-                .layer(new LsqDense.Builder().nIn(4).nOut(3).activation(Activation.TANH).quantize(false).build())
+                .layer(new LsqDense.Builder().nIn(4).nOut(3).activation(Activation.IDENTITY).quantize(false).build())
                 .layer(new org.deeplearning4j.nn.conf.layers.OutputLayer.Builder().nIn(3).nOut(2).activation(Activation.SOFTMAX)
                         .lossFunction(org.nd4j.linalg.lossfunctions.LossFunctions.LossFunction.MCXENT).build()).build();
         MultiLayerNetwork fixed = new MultiLayerNetwork(fixedConf);
@@ -159,7 +159,7 @@ class LsqStockEquivalenceTest {
         UnfixedDense(LsqDense d) {
             setNIn(d.getNIn());
             setNOut(d.getNOut());
-            setActivation(d.getActivation());
+            setActivationFn(d.getActivationFn());
             setLsq(new LsqOptions(null, null, null));
             setWeightInit(d.getWeightInit());
             setUpdater(d.getUpdater());
