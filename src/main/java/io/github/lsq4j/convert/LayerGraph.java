@@ -2,9 +2,11 @@ package io.github.lsq4j.convert;
 
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.deeplearning4j.nn.conf.graph.GraphVertex;
 import org.deeplearning4j.nn.conf.graph.LayerVertex;
 import org.deeplearning4j.nn.conf.layers.Layer;
@@ -20,9 +22,10 @@ import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
  * @param vertices configuration of each vertex
  * @param inputs   the input names of each vertex (vertex or network input names)
  * @param networkInputs names of the network's inputs
+ * @param networkOutputs names of the vertices whose outputs are the network's outputs
  */
 record LayerGraph(List<String> order, Map<String, GraphVertex> vertices, Map<String, List<String>> inputs,
-                  List<String> networkInputs) {
+                  List<String> networkInputs, List<String> networkOutputs) {
     /** Name of the single input of a MultiLayerNetwork. */
     static final String MLN_INPUT = "input";
 
@@ -36,7 +39,8 @@ record LayerGraph(List<String> order, Map<String, GraphVertex> vertices, Map<Str
             vertices.put(name, new LayerVertex(net.getLayerWiseConfigurations().getConf(i), null));
             inputs.put(name, List.of(i == 0 ? MLN_INPUT : String.valueOf(i - 1)));
         }
-        return new LayerGraph(order, vertices, inputs, List.of(MLN_INPUT));
+        return new LayerGraph(order, vertices, inputs, List.of(MLN_INPUT),
+                order.isEmpty() ? List.of() : List.of(order.get(order.size() - 1)));
     }
 
     static LayerGraph of(ComputationGraph graph) {
@@ -49,7 +53,39 @@ record LayerGraph(List<String> order, Map<String, GraphVertex> vertices, Map<Str
             }
         }
         return new LayerGraph(Collections.unmodifiableList(order), graph.getConfiguration().getVertices(),
-                graph.getConfiguration().getVertexInputs(), networkInputs);
+                graph.getConfiguration().getVertexInputs(), networkInputs, graph.getConfiguration().getNetworkOutputs());
+    }
+
+    /**
+     * The paper's "first and last layers", for any number of network inputs and outputs: the layers of
+     * {@code weighted} that read a network input, and those that feed a network output (or are one),
+     * either directly or through vertices that are not in {@code weighted} (padding, pooling, batch norm,
+     * merges).
+     *
+     * @param weighted the layers that count (those with weights)
+     * @return those of them that are first or last
+     */
+    Set<String> firstAndLast(Set<String> weighted) {
+        Set<String> readsInput = new HashSet<>(networkInputs);
+        Set<String> result = new HashSet<>();
+        for (String v : order) {
+            boolean fromInput = inputs.getOrDefault(v, List.of()).stream().anyMatch(readsInput::contains);
+            if (fromInput && weighted.contains(v)) {
+                result.add(v);
+            } else if (fromInput) {
+                readsInput.add(v); // passes the input on to the layers after it
+            }
+        }
+        Set<String> feedsOutput = new HashSet<>(networkOutputs);
+        for (int i = order.size() - 1; i >= 0; i--) {
+            String v = order.get(i);
+            if (feedsOutput.contains(v) && weighted.contains(v)) {
+                result.add(v);
+            } else if (feedsOutput.contains(v)) {
+                inputs.getOrDefault(v, List.of()).forEach(feedsOutput::add);
+            }
+        }
+        return result;
     }
 
     /**

@@ -152,6 +152,7 @@ public final class LsqConverter {
             }
         }
         Set<String> nonNegative = InputSigns.nonNegativeVertices(graph);
+        Set<String> firstAndLast = graph.firstAndLast(new java.util.HashSet<>(weighted));
         Map<String, Converted> plan = new LinkedHashMap<>();
         for (String v : weighted) {
             Layer layer = graph.layer(v);
@@ -165,7 +166,7 @@ public final class LsqConverter {
                 log.info("layer '{}' ({}) stays in float: on the policy's skip list", name, layer.getClass().getSimpleName());
                 continue;
             }
-            boolean firstOrLast = v.equals(weighted.get(0)) || v.equals(weighted.get(weighted.size() - 1));
+            boolean firstOrLast = firstAndLast.contains(v);
             boolean inputSigned = !nonNegative.containsAll(graph.inputs().get(v));
             LsqLayerBuilder<?> builder = mapping.fromFloat(layer);
             QuantizationPolicy.LayerQuantizers quantizers = policy.quantizersFor(name, firstOrLast, inputSigned,

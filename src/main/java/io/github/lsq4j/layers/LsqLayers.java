@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.BooleanSupplier;
 import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.nn.graph.ComputationGraph;
@@ -11,7 +12,9 @@ import org.deeplearning4j.nn.layers.FrozenLayer;
 import org.deeplearning4j.nn.layers.wrapper.BaseWrapperLayer;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.dataset.api.MultiDataSet;
 import org.nd4j.linalg.dataset.api.iterator.DataSetIterator;
+import org.nd4j.linalg.dataset.api.iterator.MultiDataSetIterator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -90,7 +93,7 @@ public final class LsqLayers {
     /**
      * Sets every LSQ layer's input step from the first batch of {@code data}, as the paper does.
      *
-     * @param model a MultiLayerNetwork or ComputationGraph (single input)
+     * @param model a MultiLayerNetwork, or a ComputationGraph with one input
      * @param data  the data
      * @return the input step set per layer name
      * @see #calibrate(Model, DataSetIterator, int)
@@ -105,13 +108,56 @@ public final class LsqLayers {
      * While calibrating, each batch quantizes with a step derived from that batch, as a freshly
      * initialized layer would. The iterator is reset first if it supports it.
      *
-     * @param model      a MultiLayerNetwork or ComputationGraph (single input)
+     * @param model      a MultiLayerNetwork, or a ComputationGraph with one input
      * @param data       the data
      * @param maxBatches how many batches to use, at least 1
      * @return the input step set per layer name
      * @throws IllegalArgumentException if {@code maxBatches < 1} or the iterator is empty
+     * @see #calibrate(ComputationGraph, MultiDataSetIterator, int) for graphs with several inputs
      */
     public static Map<String, Double> calibrate(Model model, DataSetIterator data, int maxBatches) {
+        if (data.resetSupported()) {
+            data.reset();
+        }
+        return calibrate(model, maxBatches, () -> {
+            if (!data.hasNext()) {
+                return false;
+            }
+            DataSet ds = data.next();
+            if (model instanceof ComputationGraph cg) {
+                cg.output(false, ds.getFeatures());
+            } else {
+                mln(model).output(ds.getFeatures(), false, ds.getFeaturesMaskArray(), null);
+            }
+            return true;
+        });
+    }
+
+    /**
+     * {@link #calibrate(Model, DataSetIterator, int)} for a ComputationGraph with any number of inputs.
+     *
+     * @param graph      the network
+     * @param data       the data, one feature array per network input
+     * @param maxBatches how many batches to use, at least 1
+     * @return the input step set per layer name
+     * @throws IllegalArgumentException if {@code maxBatches < 1} or the iterator is empty
+     */
+    public static Map<String, Double> calibrate(ComputationGraph graph, MultiDataSetIterator data, int maxBatches) {
+        if (data.resetSupported()) {
+            data.reset();
+        }
+        return calibrate(graph, maxBatches, () -> {
+            if (!data.hasNext()) {
+                return false;
+            }
+            MultiDataSet mds = data.next();
+            graph.output(false, mds.getFeatures(), mds.getFeaturesMaskArrays(), null);
+            return true;
+        });
+    }
+
+    /** @param runNextBatch runs the network's forward pass on the next batch; false when there is none */
+    private static Map<String, Double> calibrate(Model model, int maxBatches, BooleanSupplier runNextBatch) {
         if (maxBatches < 1) {
             throw new IllegalArgumentException("maxBatches must be >= 1, got " + maxBatches);
         }
@@ -121,20 +167,11 @@ public final class LsqLayers {
                 layers.add(l);
             }
         }
-        if (data.resetSupported()) {
-            data.reset();
-        }
         Map<String, Double> steps = new LinkedHashMap<>();
         layers.forEach(l -> l.inputQuantization().startCalibration());
         int batches = 0;
         try {
-            while (batches < maxBatches && data.hasNext()) {
-                DataSet ds = data.next();
-                if (model instanceof ComputationGraph cg) {
-                    cg.output(false, ds.getFeatures());
-                } else {
-                    mln(model).output(ds.getFeatures(), false, ds.getFeaturesMaskArray(), null);
-                }
+            while (batches < maxBatches && runNextBatch.getAsBoolean()) {
                 batches++;
             }
         } finally {

@@ -11,7 +11,8 @@ import org.nd4j.linalg.dataset.api.DataSetPreProcessor;
 import org.nd4j.linalg.dataset.api.iterator.DataSetIterator;
 
 /**
- * Knowledge distillation as in the paper: the quantized student learns from its full-precision
+ * Knowledge distillation as in the paper (this class for {@link DataSetIterator}s;
+ * {@link MultiDistillation} for graphs with several inputs or outputs): the quantized student learns from its full-precision
  * teacher's softmax mixed with the true labels.
  *
  * <p>This iterator wraps the training data and replaces each batch's one-hot labels {@code y} by
@@ -30,12 +31,7 @@ public final class Distillation implements DataSetIterator {
     private final double teacherWeight;
 
     private Distillation(DataSetIterator data, UnaryOperator<INDArray> teacher, double teacherWeight) {
-        if (data == null || teacher == null) {
-            throw new IllegalArgumentException("distillation needs training data and a teacher");
-        }
-        if (!(teacherWeight >= 0 && teacherWeight <= 1)) {
-            throw new IllegalArgumentException("teacher weight must be in [0, 1], got " + teacherWeight);
-        }
+        checkArguments(data, teacher, teacherWeight);
         this.data = data;
         this.teacher = teacher;
         this.teacherWeight = teacherWeight;
@@ -65,6 +61,16 @@ public final class Distillation implements DataSetIterator {
         return new Distillation(data, x -> teacher.outputSingle(false, x), teacherWeight);
     }
 
+    /** @throws IllegalArgumentException if data or teacher is missing or the weight is outside [0, 1] */
+    static void checkArguments(Object data, Object teacher, double teacherWeight) {
+        if (data == null || teacher == null) {
+            throw new IllegalArgumentException("distillation needs training data and a teacher");
+        }
+        if (!(teacherWeight >= 0 && teacherWeight <= 1)) {
+            throw new IllegalArgumentException("teacher weight must be in [0, 1], got " + teacherWeight);
+        }
+    }
+
     /**
      * The distillation target for one batch.
      *
@@ -73,7 +79,23 @@ public final class Distillation implements DataSetIterator {
      * @return the mixed labels
      */
     INDArray target(INDArray labels, INDArray teacherProbs) {
-        return labels.castTo(teacherProbs.dataType()).mul(1 - teacherWeight).addi(teacherProbs.mul(teacherWeight));
+        return target(labels, teacherProbs, teacherWeight, "the labels'");
+    }
+
+    /**
+     * @param labels        the true labels
+     * @param teacherOutput the teacher's output for the same batch
+     * @param teacherWeight weight of the teacher's output
+     * @param what          the labels, for the shape error
+     * @return {@code (1 - teacherWeight) * labels + teacherWeight * teacherOutput}
+     * @throws IllegalArgumentException if the shapes differ
+     */
+    static INDArray target(INDArray labels, INDArray teacherOutput, double teacherWeight, String what) {
+        if (!Arrays.equals(teacherOutput.shape(), labels.shape())) {
+            throw new IllegalArgumentException("teacher output shape " + Arrays.toString(teacherOutput.shape())
+                    + " does not match " + what + " " + Arrays.toString(labels.shape()));
+        }
+        return labels.castTo(teacherOutput.dataType()).mul(1 - teacherWeight).addi(teacherOutput.mul(teacherWeight));
     }
 
     @Override
@@ -88,10 +110,6 @@ public final class Distillation implements DataSetIterator {
 
     private DataSet distill(DataSet batch) {
         INDArray probs = teacher.apply(batch.getFeatures());
-        if (!Arrays.equals(probs.shape(), batch.getLabels().shape())) {
-            throw new IllegalArgumentException("teacher output shape " + Arrays.toString(probs.shape())
-                    + " does not match the labels' " + Arrays.toString(batch.getLabels().shape()));
-        }
         return new DataSet(batch.getFeatures(), target(batch.getLabels(), probs), batch.getFeaturesMaskArray(),
                 batch.getLabelsMaskArray());
     }

@@ -5,15 +5,18 @@ import org.deeplearning4j.nn.conf.ConvolutionMode;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.graph.ElementWiseVertex;
+import org.deeplearning4j.nn.conf.graph.MergeVertex;
 import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.conf.layers.ActivationLayer;
 import org.deeplearning4j.nn.conf.layers.BatchNormalization;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
+import org.deeplearning4j.nn.conf.layers.LossLayer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.conf.layers.PoolingType;
 import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
+import org.deeplearning4j.nn.conf.layers.ZeroPaddingLayer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.nn.weights.WeightInit;
@@ -87,6 +90,35 @@ public final class ConvertTestNets {
                         .activation(Activation.SOFTMAX).build(), "pool")
                 .setOutputs("output")
                 .setInputTypes(InputType.convolutional(12, 12, 1))
+                .build();
+        ComputationGraph graph = new ComputationGraph(conf);
+        graph.init();
+        return graph;
+    }
+
+    /**
+     * Two inputs and two outputs: an image (1x8x8, zero padded, conv, global pooling) and a vector of 4
+     * (dense) merged into a dense trunk; a softmax classifier, and a regression head (dense, then an
+     * MSE loss layer without weights).
+     */
+    public static ComputationGraph twoInputsTwoOutputs(long seed) {
+        ComputationGraphConfiguration conf = new NeuralNetConfiguration.Builder().seed(seed).dataType(DataType.FLOAT)
+                .updater(new Nesterovs(0.01, 0.9)).weightInit(WeightInit.XAVIER).graphBuilder()
+                .addInputs("image", "meta")
+                .addLayer("image_pad", new ZeroPaddingLayer(1, 1), "image")
+                .addLayer("image_conv", new ConvolutionLayer.Builder(3, 3).nOut(3).activation(Activation.RELU).build(),
+                        "image_pad")
+                .addLayer("image_pool", new GlobalPoolingLayer(PoolingType.AVG), "image_conv")
+                .addLayer("meta_fc", new DenseLayer.Builder().nOut(5).activation(Activation.RELU).build(), "meta")
+                .addVertex("merge", new MergeVertex(), "image_pool", "meta_fc")
+                .addLayer("trunk", new DenseLayer.Builder().nOut(6).activation(Activation.RELU).build(), "merge")
+                .addLayer("class", new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nOut(3)
+                        .activation(Activation.SOFTMAX).build(), "trunk")
+                .addLayer("aux_fc", new DenseLayer.Builder().nOut(2).activation(Activation.TANH).build(), "trunk")
+                .addLayer("aux", new LossLayer.Builder(LossFunctions.LossFunction.MSE).activation(Activation.IDENTITY)
+                        .build(), "aux_fc")
+                .setOutputs("class", "aux")
+                .setInputTypes(InputType.convolutional(8, 8, 1), InputType.feedForward(4))
                 .build();
         ComputationGraph graph = new ComputationGraph(conf);
         graph.init();
