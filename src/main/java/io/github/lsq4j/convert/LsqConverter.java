@@ -200,11 +200,20 @@ public final class LsqConverter {
         }
     }
 
-    /**
-     * Settings of a float layer that the LSQ layer does not carry over; each is named in a warning, so
-     * none is lost silently.
-     */
+    /** Names each setting of the float layer that its LSQ layer drops in a warning, so none is lost silently. */
     private static void warnDroppedSettings(String name, Layer layer) {
+        List<String> dropped = droppedSettings(layer);
+        if (!dropped.isEmpty()) {
+            log.warn("layer '{}' ({}): not carried over to its LSQ layer: {}", name, layer.getClass().getSimpleName(),
+                    String.join("; ", dropped));
+        }
+    }
+
+    /**
+     * @param layer a float layer
+     * @return its settings that the LSQ layer does not carry over, each with its value
+     */
+    static List<String> droppedSettings(Layer layer) {
         List<String> dropped = new ArrayList<>();
         if (layer.getIDropout() != null) {
             dropped.add("dropout " + layer.getIDropout());
@@ -221,10 +230,7 @@ public final class LsqConverter {
                 dropped.add("gradient normalization " + b.getGradientNormalization());
             }
         }
-        if (!dropped.isEmpty()) {
-            log.warn("layer '{}' ({}): not carried over to its LSQ layer: {}", name, layer.getClass().getSimpleName(),
-                    String.join("; ", dropped));
-        }
+        return dropped;
     }
 
     private void unsupported(String name, Layer layer) {

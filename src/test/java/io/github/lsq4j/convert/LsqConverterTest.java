@@ -160,6 +160,21 @@ class LsqConverterTest {
         assertTrue(e.getMessage().contains("already converted"), e.getMessage());
     }
 
+    @Test
+    void settingsTheLsqLayerDropsAreEachNamed() {
+        Layer dense = new org.deeplearning4j.nn.conf.layers.DenseLayer.Builder().nIn(3).nOut(2).dropOut(0.8)
+                .weightNoise(new org.deeplearning4j.nn.conf.weightnoise.DropConnect(0.9))
+                .constrainWeights(new org.deeplearning4j.nn.conf.constraint.MaxNormConstraint(2.0, 1))
+                .gradientNormalization(org.deeplearning4j.nn.conf.GradientNormalization.ClipL2PerLayer).build();
+        List<String> dropped = LsqConverter.droppedSettings(dense);
+        assertEquals(4, dropped.size(), dropped.toString());
+        for (String what : new String[] {"dropout", "weight noise", "constraints", "gradient normalization ClipL2PerLayer"}) {
+            assertTrue(dropped.stream().anyMatch(d -> d.startsWith(what)), what + " in " + dropped);
+        }
+        assertEquals(List.of(), LsqConverter.droppedSettings(
+                new org.deeplearning4j.nn.conf.layers.DenseLayer.Builder().nIn(3).nOut(2).build()));
+    }
+
     /** Dropout that can turn a ReLU output negative (AlphaDropout, GaussianNoise) makes the next input signed. */
     @Test
     void onlySignKeepingDropoutKeepsInputsUnsigned() {

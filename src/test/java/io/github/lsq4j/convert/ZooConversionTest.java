@@ -8,11 +8,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.github.lsq4j.layers.LsqConv2D;
 import io.github.lsq4j.layers.LsqLayerConfig;
 import io.github.lsq4j.layers.LsqLayers;
+import io.github.lsq4j.layers.QuantizedLayer;
 import io.github.lsq4j.zoo.ZooModels;
 import org.deeplearning4j.nn.conf.layers.BatchNormalization;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.zoo.model.Darknet19;
 import org.deeplearning4j.zoo.model.LeNet;
 import org.deeplearning4j.zoo.model.SqueezeNet;
 import org.junit.jupiter.api.Test;
@@ -53,6 +55,29 @@ class ZooConversionTest {
         LsqLayerConfig output = (LsqLayerConfig) quantized.getLayer("output").conf().getLayer();
         assertEquals(8, output.getWeightQuantizer().bits());
 
+        INDArray out = quantized.outputSingle(x);
+        assertFalse(out.isNaN().any() || out.isInfinite().any());
+    }
+
+    /** Darknet19: leaky ReLU activations (slope 0.1), so every input after the stem is signed. */
+    @Test
+    void darknet19WithLeakyReluConverts() {
+        ComputationGraph original = Darknet19.builder().numClasses(10).inputShape(new int[] {3, 64, 64}).seed(5)
+                .build().init();
+        ComputationGraph exact = LsqConverter.convert(original, QuantizationPolicy.builder(4).quantize(false).build());
+        INDArray x = Nd4j.rand(DataType.FLOAT, 2, 3, 64, 64);
+        assertTrue(original.outputSingle(x).equalsWithEps(exact.outputSingle(x), 1e-5),
+                "quantization off must not change outputs");
+
+        ComputationGraph quantized = LsqConverter.convert(original, QuantizationPolicy.paper(4));
+        long convs = countLayers(original, ConvolutionLayer.class);
+        assertEquals(19, convs);
+        assertEquals(convs, countLayers(quantized, LsqConv2D.class));
+        for (QuantizedLayer l : LsqLayers.lsqLayers(quantized)) {
+            if (!l.name().equals("convolution2d_1")) {
+                assertTrue(l.lsqConf().getInputQuantizer().signed(), l.name() + ": after a leaky ReLU, inputs are signed");
+            }
+        }
         INDArray out = quantized.outputSingle(x);
         assertFalse(out.isNaN().any() || out.isInfinite().any());
     }

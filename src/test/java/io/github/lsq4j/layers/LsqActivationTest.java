@@ -4,6 +4,8 @@ import static io.github.lsq4j.layers.TestNets.assertClose;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.github.lsq4j.convert.LsqConverter;
+import io.github.lsq4j.convert.QuantizationPolicy;
 import java.util.Map;
 import java.util.stream.Stream;
 import org.deeplearning4j.gradientcheck.GradientCheckUtil;
@@ -17,6 +19,7 @@ import org.deeplearning4j.nn.gradient.Gradient;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.nn.weights.WeightInit;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.nd4j.common.primitives.Pair;
@@ -114,5 +117,15 @@ class LsqActivationTest {
         boolean ok = GradientCheckUtil.checkGradients(new GradientCheckUtil.MLNConfig().net(lsq).input(x).labels(y)
                 .epsilon(1e-6).maxRelError(1e-5).minAbsoluteError(1e-9));
         assertTrue(ok, fn + ": gradient check of LSQ layers (quantization off)");
+    }
+
+    @Test
+    void theConverterKeepsEachActivationWithItsParameters() {
+        MultiLayerNetwork stock = net(false, new ActivationLReLU(0.1));
+        MultiLayerNetwork exact = LsqConverter.convert(stock, QuantizationPolicy.builder(4).quantize(false).build());
+        assertEquals(new ActivationLReLU(0.1), ((LsqConv2D) exact.getLayer(0).conf().getLayer()).getActivationFn());
+        assertEquals(new ActivationLReLU(0.1), ((LsqDense) exact.getLayer(1).conf().getLayer()).getActivationFn());
+        INDArray x = TestNets.input(DataType.DOUBLE, 13, 4, 2, 5, 5);
+        assertClose(stock.output(x), exact.output(x), TOL, "converted with quantization off");
     }
 }

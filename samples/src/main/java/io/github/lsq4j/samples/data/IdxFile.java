@@ -9,6 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.zip.GZIPInputStream;
+import java.util.zip.ZipException;
 
 /**
  * Reads unsigned-byte IDX files, the format of MNIST and Fashion-MNIST, plain or gzip-compressed (told
@@ -46,13 +47,15 @@ public final class IdxFile {
      *
      * @param file the file, plain or gzipped
      * @return the images
-     * @throws IOException if the file is missing, truncated or not an image IDX file
+     * @throws IOException if the file is missing, truncated, corrupt or not an image IDX file
      */
     public static Images readImages(Path file) throws IOException {
         try (DataInputStream in = open(file)) {
             int[] dims = readHeader(in, file, 3);
             byte[] pixels = readBody(in, file, Math.multiplyExact(Math.multiplyExact(dims[0], dims[1]), dims[2]));
             return new Images(dims[0], dims[1], dims[2], pixels);
+        } catch (ZipException e) {
+            throw corruptGzip(file, e);
         }
     }
 
@@ -61,13 +64,20 @@ public final class IdxFile {
      *
      * @param file the file, plain or gzipped
      * @return one label per example
-     * @throws IOException if the file is missing, truncated or not a label IDX file
+     * @throws IOException if the file is missing, truncated, corrupt or not a label IDX file
      */
     public static byte[] readLabels(Path file) throws IOException {
         try (DataInputStream in = open(file)) {
             int[] dims = readHeader(in, file, 1);
             return readBody(in, file, dims[0]);
+        } catch (ZipException e) {
+            throw corruptGzip(file, e);
         }
+    }
+
+    /** The gzip layer's own errors ("invalid block type", "Corrupt GZIP trailer") do not name the file. */
+    private static IOException corruptGzip(Path file, ZipException e) {
+        return new IOException(file + ": corrupt gzip data (" + e.getMessage() + ")", e);
     }
 
     private static DataInputStream open(Path file) throws IOException {

@@ -6,9 +6,11 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -40,6 +42,28 @@ class IdxFileTest {
         Path file = IdxTestFiles.write(dir.resolve("short"), Arrays.copyOf(full, full.length - 1), false);
         IOException e = assertThrows(IOException.class, () -> IdxFile.readImages(file));
         assertTrue(e.getMessage().contains(file.toString()) && e.getMessage().contains("truncated"), e.getMessage());
+    }
+
+    /** Damage in the deflate stream, in the CRC trailer, and a cut gzip file: each names the file. */
+    @Test
+    void corruptGzipNamesTheFile() throws IOException {
+        byte[] body = new byte[600];
+        for (int i = 0; i < body.length; i++) {
+            body[i] = (byte) (i * 31 % 251);
+        }
+        Path good = IdxTestFiles.write(dir.resolve("good"), IdxTestFiles.idx(3, new int[] {6, 10, 10}, body), true);
+        byte[] gz = Files.readAllBytes(good);
+        byte[] badBlock = gz.clone();
+        badBlock[10] = (byte) 0xff; // the first deflate block header: an invalid block type
+        byte[] badTrailer = gz.clone();
+        badTrailer[gz.length - 6] ^= 0x5a; // the CRC-32 of the data
+        byte[] cut = Arrays.copyOf(gz, gz.length / 2);
+        for (byte[] damaged : List.of(badBlock, badTrailer, cut)) {
+            Path file = dir.resolve("damaged");
+            Files.write(file, damaged);
+            IOException e = assertThrows(IOException.class, () -> IdxFile.readImages(file));
+            assertTrue(e.getMessage().contains(file.toString()), e.getMessage());
+        }
     }
 
     @Test
