@@ -25,6 +25,9 @@ import org.nd4j.linalg.ops.transforms.Transforms;
  * not be part of a SameDiff graph, such as a layer's input or an output layer's weights. Per tensor
  * with a {@code double} step; per tensor or per channel with a vector of steps.
  *
+ * <p>On float data in CPU memory both passes run as one fused loop ({@link FusedCpuQuantizer}), with the
+ * same values; elsewhere (double, other backends, views) as the array operations below.
+ *
  * <p>Why it exists: built from stock SameDiff ops, the quantizer takes about 45 graph operations for
  * its forward and backward pass, most of them allocating a data-sized array, and SameDiff's per-op
  * scheduling costs as much again; on a layer input of a million elements that is 10-20x slower than
@@ -55,6 +58,10 @@ public final class EagerQuantizer {
         checkSameShape("output", v, out);
         QuantRange range = perTensorRange(quantizer);
         double s = guarded(step);
+        if (FusedCpuQuantizer.applies(v, out)) {
+            FusedCpuQuantizer.quantize(v, new float[] {(float) s}, v.length(), range, out);
+            return out;
+        }
         OpExecutioner ex = Nd4j.getExecutioner();
         ex.exec(new ScalarMultiplication(v, null, out, reciprocal(v.dataType(), s)));
         codes(out, range, out);
@@ -81,6 +88,9 @@ public final class EagerQuantizer {
         checkSameShape("scratch array", v, scratch1);
         checkSameShape("scratch array", v, scratch2);
         double s = guarded(step);
+        if (FusedCpuQuantizer.applies(v, gradient)) {
+            return g * FusedCpuQuantizer.backward(v, new float[] {(float) s}, v.length(), range, gradient)[0];
+        }
         OpExecutioner ex = Nd4j.getExecutioner();
         INDArray scaled = scratch1;
         ex.exec(new ScalarMultiplication(v, null, scaled, reciprocal(v.dataType(), s)));
@@ -113,6 +123,10 @@ public final class EagerQuantizer {
         }
         checkSameShape("output", v, out);
         INDArray s = guardedSteps(v, steps, quantizer);
+        if (FusedCpuQuantizer.applies(v, out)) {
+            FusedCpuQuantizer.quantize(v, s.toFloatVector(), inner(v, quantizer), quantizer.range(), out);
+            return out;
+        }
         OpExecutioner ex = Nd4j.getExecutioner();
         ex.exec(new BroadcastMulOp(v, s.rdiv(1.0), out, quantizer.channelAxis()));
         codes(out, quantizer.range(), out);
@@ -143,6 +157,14 @@ public final class EagerQuantizer {
         checkSameShape("scratch array", v, scratch1);
         checkSameShape("scratch array", v, scratch2);
         QuantRange range = quantizer.range();
+        if (FusedCpuQuantizer.applies(v, gradient)) {
+            float[] s = guardedSteps(v, steps, quantizer).toFloatVector();
+            double[] ds = FusedCpuQuantizer.backward(v, s, inner(v, quantizer), range, gradient);
+            for (int c = 0; c < ds.length; c++) {
+                ds[c] *= g;
+            }
+            return Nd4j.createFromArray(ds).castTo(v.dataType());
+        }
         int axis = quantizer.channelAxis();
         int[] others = IntStream.range(0, v.rank()).filter(d -> d != axis).toArray();
         OpExecutioner ex = Nd4j.getExecutioner();
@@ -169,6 +191,15 @@ public final class EagerQuantizer {
         }
         INDArray s = steps.reshape(expected).castTo(v.dataType()).dup();
         return Transforms.max(s, LsqMath.MIN_STEP, false);
+    }
+
+    /** Elements per run of one channel: the product of the dimensions after the channel axis. */
+    private static long inner(INDArray v, Quantizer quantizer) {
+        long inner = 1;
+        for (int d = quantizer.channelAxis() + 1; d < v.rank(); d++) {
+            inner *= v.size(d);
+        }
+        return inner;
     }
 
     private static double stepScalar(INDArray steps) {

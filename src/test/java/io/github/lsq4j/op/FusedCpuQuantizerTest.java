@@ -1,0 +1,115 @@
+package io.github.lsq4j.op;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.github.lsq4j.quant.Quantizer;
+import java.util.stream.Stream;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
+
+/**
+ * The fused loops against the array ops they replace, on the same float data: {@link EagerQuantizer} on
+ * a dense array runs the fused loops, on a view that does not start its buffer the array ops. Values and
+ * {@code dL/dv} must be identical (up to the sign of zero), step gradients equal to float rounding;
+ * per tensor and per channel, small and large (multi-threaded), with values on rounding ties and on the
+ * clip boundaries.
+ */
+class FusedCpuQuantizerTest {
+
+    static Stream<Arguments> cases() {
+        return Stream.of(
+                Arguments.of(Quantizer.signed(4), new long[] {37, 29}),
+                Arguments.of(Quantizer.unsigned(2), new long[] {8, 16, 12, 12}),
+                Arguments.of(Quantizer.signed(8), new long[] {300_001}),
+                Arguments.of(Quantizer.signed(3).perChannel(3), new long[] {3, 3, 8, 16}),
+                Arguments.of(Quantizer.signed(4).perChannel(1), new long[] {64, 10}),
+                Arguments.of(Quantizer.signed(2).perChannel(0), new long[] {16, 3, 3, 8}),
+                Arguments.of(Quantizer.unsigned(4).perChannel(1), new long[] {1200, 120}));
+    }
+
+    @ParameterizedTest
+    @MethodSource("cases")
+    void fusedLoopsGiveTheArrayOpsResults(Quantizer q, long[] shape) {
+        Nd4j.getRandom().setSeed(shape.length * 1000L + q.bits());
+        INDArray v = Nd4j.randn(DataType.FLOAT, shape).muli(0.8);
+        long channels = q.isPerChannel() ? shape[q.channelAxis()] : 1;
+        INDArray steps = Nd4j.linspace(DataType.FLOAT, 0.05, 0.3, channels);
+        // ties (v/s = k + 0.5) and clip boundaries (v/s = Qp, -Qn) in the first elements
+        float s0 = steps.getFloat(0);
+        float[] special = {0.5f * s0, -0.5f * s0, 1.5f * s0, -2.5f * s0, (float) q.range().qp() * s0,
+                (float) -q.range().qn() * s0, 0f, -0f};
+        int placed = 0;
+        for (long i = 0; placed < special.length; i++) {
+            if ((i / inner(q, shape)) % channels == 0) {
+                v.putScalar(i, special[placed++]);
+            }
+        }
+        INDArray upstream = Nd4j.randn(DataType.FLOAT, shape);
+
+        INDArray denseV = v.dup();
+        assertTrue(FusedCpuQuantizer.applies(denseV), "a dense float array takes the fused loops");
+        INDArray viewV = offsetView(v);
+        assertFalse(FusedCpuQuantizer.applies(viewV), "a view takes the array ops");
+
+        INDArray fusedOut = EagerQuantizer.quantize(denseV, steps, q, Nd4j.createUninitialized(DataType.FLOAT, shape));
+        INDArray opsOut = EagerQuantizer.quantize(viewV, steps, q, offsetView(Nd4j.zeros(DataType.FLOAT, shape)));
+        assertArrayEquals(zeroSigned(opsOut), zeroSigned(fusedOut), "quantized values");
+
+        double g = q.stepGradientScale(shape, false);
+        INDArray fusedGrad = upstream.dup();
+        INDArray opsGrad = offsetView(upstream);
+        INDArray fusedSteps = EagerQuantizer.backward(denseV, steps, q, g, fusedGrad, scratch(shape), scratch(shape));
+        INDArray opsSteps = EagerQuantizer.backward(viewV, steps, q, g, opsGrad, offsetView(scratch(shape)),
+                offsetView(scratch(shape)));
+        assertArrayEquals(zeroSigned(opsGrad), zeroSigned(fusedGrad), "dL/dv");
+        assertEquals(channels, fusedSteps.length());
+        // Step gradients agree to float summation error (the array ops sum in float, the fused loops in
+        // double): relative to the sum of the terms' magnitudes.
+        double[] scale = new double[(int) channels];
+        double[] up = upstream.data().asDouble();
+        for (int i = 0; i < up.length; i++) {
+            scale[(int) ((i / inner(q, shape)) % channels)] += Math.abs(up[i]) * Math.max(q.range().qn(), q.range().qp()) * g;
+        }
+        for (int c = 0; c < channels; c++) {
+            assertEquals(opsSteps.getDouble(c), fusedSteps.getDouble(c), 1e-5 * scale[c], "dL/ds " + c);
+        }
+    }
+
+    /** Elements after the channel axis: element {@code i} is in channel {@code (i / inner) % channels}. */
+    private static long inner(Quantizer q, long[] shape) {
+        long inner = 1;
+        for (int d = q.isPerChannel() ? q.channelAxis() + 1 : shape.length; d < shape.length; d++) {
+            inner *= shape[d];
+        }
+        return inner;
+    }
+
+    /** The same values in a view one element into a larger buffer. */
+    private static INDArray offsetView(INDArray a) {
+        INDArray flat = Nd4j.create(DataType.FLOAT, a.length() + 1).get(NDArrayIndex.interval(1, a.length() + 1));
+        INDArray view = flat.reshape('c', a.shape());
+        view.assign(a);
+        return view;
+    }
+
+    private static INDArray scratch(long[] shape) {
+        return Nd4j.createUninitialized(DataType.FLOAT, shape);
+    }
+
+    /** The values with -0 as +0: the two paths may differ in the sign of zero only. */
+    private static float[] zeroSigned(INDArray a) {
+        float[] f = a.dup('c').data().asFloat();
+        for (int i = 0; i < f.length; i++) {
+            f[i] += 0.0f;
+        }
+        return f;
+    }
+}
