@@ -78,6 +78,8 @@ public final class LayerMappings {
             LsqOutputLayer.Builder builder = new LsqOutputLayer.Builder(output.getLossFn()).name(output.getLayerName())
                     .nIn(output.getNIn()).nOut(output.getNOut()).activation(output.getActivationFn())
                     .hasBias(output.hasBias()).weightInit(output.getWeightInitFn());
+            // The LSQ layer is built outside a network configuration, so nothing else would fill it in.
+            builder.biasInit(output.getBiasInit());
             FloatLayers.copyTraining(output, builder::updater, builder::biasUpdater, builder::regularization,
                     builder::regularizationBias);
             return builder;

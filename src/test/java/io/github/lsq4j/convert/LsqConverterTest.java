@@ -85,6 +85,21 @@ class LsqConverterTest {
         assertFalse(out.isNaN().any() || out.isInfinite().any());
     }
 
+    /** The converted configuration is complete: a fresh network made from it initializes finite parameters. */
+    @Test
+    void aFreshNetworkFromTheConvertedConfigurationIsFinite() {
+        ComputationGraph converted = LsqConverter.convert(ConvertTestNets.residual(3, DataType.FLOAT),
+                QuantizationPolicy.paper(4));
+        ComputationGraph fresh = new ComputationGraph(converted.getConfiguration().clone());
+        fresh.init();
+        assertFalse(fresh.params().isNaN().any() || fresh.params().isInfinite().any(), "parameters of a fresh network");
+        MultiLayerNetwork convertedMln = LsqConverter.convert(ConvertTestNets.leNet(1, DataType.FLOAT),
+                QuantizationPolicy.paper(4));
+        MultiLayerNetwork freshMln = new MultiLayerNetwork(convertedMln.getLayerWiseConfigurations().clone());
+        freshMln.init();
+        assertFalse(freshMln.params().isNaN().any() || freshMln.params().isInfinite().any());
+    }
+
     @Test
     void graphWithBatchNormAndResidualAddConvertsExactly() {
         ComputationGraph original = ConvertTestNets.residual(3, DataType.DOUBLE);

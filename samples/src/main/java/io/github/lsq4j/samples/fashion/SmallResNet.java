@@ -41,6 +41,8 @@ public final class SmallResNet {
         }
         int blocksPerStage = (depth - 2) / 6;
         ComputationGraphConfiguration.GraphBuilder g = new NeuralNetConfiguration.Builder().seed(seed)
+                // identity: DL4J's default activation is sigmoid, which the convolutions would otherwise apply
+                .activation(Activation.IDENTITY)
                 .weightInit(WeightInit.RELU).updater(new Sgd(0.1)).convolutionMode(ConvolutionMode.Same)
                 .graphBuilder()
                 .addInputs("input")
