@@ -7,9 +7,7 @@ import org.deeplearning4j.nn.workspace.ArrayType;
 import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.api.ops.impl.reduce.longer.MatchCondition;
 import org.nd4j.linalg.factory.Nd4j;
-import org.nd4j.linalg.indexing.conditions.Conditions;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -62,7 +60,6 @@ public final class InputQuantization {
      * @return {@code xhat}
      */
     INDArray forward(INDArray x, boolean training, LayerWorkspaceMgr mgr) {
-        checkFinite(x);
         double step;
         if (calibration != null) {
             step = batchStep(x);
@@ -70,8 +67,22 @@ public final class InputQuantization {
         } else {
             step = training ? trainingStep(x) : storedOrBatchStep(x);
         }
-        return EagerQuantizer.quantize(x, step, quantizer(),
-                mgr.createUninitialized(ArrayType.FF_WORKING_MEM, x.dataType(), x.shape(), 'c'));
+        INDArray xhat = mgr.createUninitialized(ArrayType.FF_WORKING_MEM, x.dataType(), x.shape(), 'c');
+        long nonFinite = EagerQuantizer.quantizeCountingNonFinite(x, step, quantizer(), xhat);
+        if (nonFinite > 0) {
+            throw nonFiniteInput(nonFinite + " of " + x.length() + " values");
+        }
+        return xhat;
+    }
+
+    /**
+     * A NaN or infinite input fails, naming the layer: the quantizer would clamp it into range and hide it
+     * (a stock layer would pass it on).
+     */
+    private IllegalStateException nonFiniteInput(String what) {
+        return new IllegalStateException(layer.lsqConf().describe() + ": the input holds NaN or infinite values ("
+                + what + "); its quantizer would clamp them into range and hide them (did training diverge, or is "
+                + "the data corrupt?)");
     }
 
     /**
@@ -125,34 +136,19 @@ public final class InputQuantization {
      * @param x        the layer input
      * @param step     the step, from {@link #backwardStep}
      * @param gradient on entry {@code dL/dxhat}, on return {@code dL/dx}
-     * @param mgr      the workspace manager
      * @return {@code dL/ds} of the input step, with the paper's gradient scale
      */
-    double backward(INDArray x, double step, INDArray gradient, LayerWorkspaceMgr mgr) {
+    double backward(INDArray x, double step, INDArray gradient) {
         Quantizer quantizer = quantizer();
-        INDArray scratch1 = mgr.createUninitialized(ArrayType.BP_WORKING_MEM, x.dataType(), x.shape(), 'c');
-        INDArray scratch2 = mgr.createUninitialized(ArrayType.BP_WORKING_MEM, x.dataType(), x.shape(), 'c');
-        double g = quantizer.stepGradientScale(x.shape(), true);
-        return EagerQuantizer.backward(x, step, quantizer, g, gradient, scratch1, scratch2);
-    }
-
-    /**
-     * Fails on NaN or infinite inputs: the quantizer would clamp them into its range, so the loss would
-     * stay finite and the corruption go unnoticed (a stock layer would pass them on). One counting pass.
-     */
-    private void checkFinite(INDArray x) {
-        long bad = Nd4j.getExecutioner().exec(new MatchCondition(x, Conditions.notFinite())).getLong(0);
-        if (bad > 0) {
-            throw new IllegalStateException(layer.lsqConf().describe() + ": the input holds " + bad + " of "
-                    + x.length() + " values that are NaN or infinite; its quantizer would clamp them into range "
-                    + "and hide them (did training diverge, or is the data corrupt?)");
-        }
+        return EagerQuantizer.backward(x, step, quantizer, quantizer.stepGradientScale(x.shape(), true), gradient);
     }
 
     /** The paper's initial input step for one batch. */
     private double batchStep(INDArray x) {
         try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
             return LsqMath.initialSteps(x, quantizer()).getDouble(0);
+        } catch (IllegalArgumentException notFinite) {
+            throw nonFiniteInput(notFinite.getMessage());
         }
     }
 

@@ -114,7 +114,7 @@ public class LsqOutputRuntimeLayer extends BaseOutputLayer<LsqOutputLayer> imple
             INDArray stepGradient;
             try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
                 stepGradient = EagerQuantizer.backward(w, getParam(LsqLayerConfig.WEIGHT_STEP_KEY), weights,
-                        weights.stepGradientScale(w.shape(), false), weightGradient, like(w), like(w));
+                        weights.stepGradientScale(w.shape(), false), weightGradient);
             }
             INDArray view = gradientViews.get(LsqLayerConfig.WEIGHT_STEP_KEY);
             view.assign(stepGradient.reshape(view.shape()));
@@ -122,7 +122,7 @@ public class LsqOutputRuntimeLayer extends BaseOutputLayer<LsqOutputLayer> imple
         }
         if (inputQuantization.isOn()) {
             INDArray view = gradientViews.get(LsqLayerConfig.INPUT_STEP_KEY);
-            view.assign(inputQuantization.backward(x, inputStep, result.getSecond(), workspaceMgr));
+            view.assign(inputQuantization.backward(x, inputStep, result.getSecond()));
             gradients.put(LsqLayerConfig.INPUT_STEP_KEY, view);
         }
         return result;

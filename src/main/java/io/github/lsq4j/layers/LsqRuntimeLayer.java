@@ -112,7 +112,7 @@ public class LsqRuntimeLayer extends SameDiffLayer implements QuantizedLayer {
         } finally {
             input = x;
         }
-        double stepGradient = inputQuantization.backward(x, step, result.getSecond(), workspaceMgr);
+        double stepGradient = inputQuantization.backward(x, step, result.getSecond());
         result.getFirst().getGradientFor(LsqLayerConfig.INPUT_STEP_KEY).assign(stepGradient);
         return result;
     }

@@ -9,6 +9,7 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.executioner.OpExecutioner;
 import org.nd4j.linalg.api.ops.impl.broadcast.BroadcastMulOp;
+import org.nd4j.linalg.api.ops.impl.reduce.longer.MatchCondition;
 import org.nd4j.linalg.api.ops.impl.reduce3.Dot;
 import org.nd4j.linalg.api.ops.impl.scalar.ScalarMax;
 import org.nd4j.linalg.api.ops.impl.scalar.ScalarMin;
@@ -17,6 +18,7 @@ import org.nd4j.linalg.api.ops.impl.scalar.ScalarReverseSubtraction;
 import org.nd4j.linalg.api.ops.impl.scalar.Step;
 import org.nd4j.linalg.api.ops.impl.transforms.same.Round;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.conditions.Conditions;
 import org.nd4j.linalg.ops.transforms.Transforms;
 
 /**
@@ -25,13 +27,14 @@ import org.nd4j.linalg.ops.transforms.Transforms;
  * not be part of a SameDiff graph, such as a layer's input or an output layer's weights. Per tensor
  * with a {@code double} step; per tensor or per channel with a vector of steps.
  *
- * <p>On float data in CPU memory both passes run as one fused loop ({@link FusedCpuQuantizer}), with the
- * same values; elsewhere (double, other backends, views) as the array operations below.
+ * <p>On float data in CPU memory each pass is one fused loop ({@link FusedCpuQuantizer}), with the same
+ * values; elsewhere (double, other backends, views) it is array operations: 5 passes forward, 11
+ * backward.
  *
  * <p>Why it exists: built from stock SameDiff ops, the quantizer takes about 45 graph operations for
  * its forward and backward pass, most of them allocating a data-sized array, and SameDiff's per-op
  * scheduling costs as much again; on a layer input of a million elements that is 10-20x slower than
- * the 4 passes forward and 8 backward done here into caller-supplied (workspace) arrays.
+ * the array operations here, and those are 2-3x slower than the fused loops (see BENCHMARKS.md).
  *
  * <p>Arithmetic gives the graph op's forward values (bit for bit, up to the sign of zero): {@code v * (1/s)} with the
  * reciprocal rounded in the data type, clip, round half away from zero, times {@code s}; the step is
@@ -55,18 +58,34 @@ public final class EagerQuantizer {
      * @throws IllegalArgumentException if the quantizer has per-channel steps or {@code out} does not match
      */
     public static INDArray quantize(INDArray v, double step, Quantizer quantizer, INDArray out) {
+        quantizeCountingNonFinite(v, step, quantizer, out);
+        return out;
+    }
+
+    /**
+     * {@link #quantize(INDArray, double, Quantizer, INDArray)}, and how many elements of {@code v} are NaN
+     * or infinite: the quantizer would clamp them into its range and hide them. The fused loop counts them
+     * in its pass over the data; elsewhere it takes one more pass.
+     *
+     * @param v         the data, any shape
+     * @param step      the step size (guarded to at least {@link LsqMath#MIN_STEP})
+     * @param quantizer the quantizer, per tensor
+     * @param out       receives {@code vhat}: same shape and data type as {@code v}, may be uninitialized
+     * @return the number of NaN or infinite elements of {@code v} (0 for valid data)
+     */
+    public static long quantizeCountingNonFinite(INDArray v, double step, Quantizer quantizer, INDArray out) {
         checkSameShape("output", v, out);
         QuantRange range = perTensorRange(quantizer);
         double s = guarded(step);
         if (FusedCpuQuantizer.applies(v, out)) {
-            FusedCpuQuantizer.quantize(v, new float[] {(float) s}, v.length(), range, out);
-            return out;
+            return FusedCpuQuantizer.quantize(v, new float[] {(float) s}, v.length(), range, out);
         }
         OpExecutioner ex = Nd4j.getExecutioner();
+        long nonFinite = ex.exec(new MatchCondition(v, Conditions.notFinite())).getLong(0);
         ex.exec(new ScalarMultiplication(v, null, out, reciprocal(v.dataType(), s)));
         codes(out, range, out);
         ex.exec(new ScalarMultiplication(out, null, out, inType(out, s)));
-        return out;
+        return nonFinite;
     }
 
     /**
@@ -77,24 +96,19 @@ public final class EagerQuantizer {
      * @param quantizer the quantizer, per tensor
      * @param g         the step-size gradient scale ({@link Quantizer#stepGradientScale})
      * @param gradient on entry {@code dL/dvhat}, on return {@code dL/dv}; same shape as {@code v}
-     * @param scratch1 working array of {@code v}'s shape and type (overwritten)
-     * @param scratch2 another one
      * @return {@code dL/ds}, already multiplied by {@code g}
      */
-    public static double backward(INDArray v, double step, Quantizer quantizer, double g, INDArray gradient,
-                                  INDArray scratch1, INDArray scratch2) {
+    public static double backward(INDArray v, double step, Quantizer quantizer, double g, INDArray gradient) {
         QuantRange range = perTensorRange(quantizer);
         checkSameShape("gradient", v, gradient);
-        checkSameShape("scratch array", v, scratch1);
-        checkSameShape("scratch array", v, scratch2);
         double s = guarded(step);
         if (FusedCpuQuantizer.applies(v, gradient)) {
             return g * FusedCpuQuantizer.backward(v, new float[] {(float) s}, v.length(), range, gradient)[0];
         }
         OpExecutioner ex = Nd4j.getExecutioner();
-        INDArray scaled = scratch1;
+        INDArray scaled = v.ulike();
         ex.exec(new ScalarMultiplication(v, null, scaled, reciprocal(v.dataType(), s)));
-        INDArray codes = codes(scaled, range, scratch2);
+        INDArray codes = codes(scaled, range, v.ulike());
         double sumGradTimesCodes = dot(gradient, codes);
 
         INDArray mask = codes;
@@ -143,19 +157,14 @@ public final class EagerQuantizer {
      * @param quantizer the quantizer
      * @param g         the step-size gradient scale ({@link Quantizer#stepGradientScale})
      * @param gradient  on entry {@code dL/dvhat}, on return {@code dL/dv}
-     * @param scratch1  working array of {@code v}'s shape, type and ordering (overwritten)
-     * @param scratch2  another one
      * @return {@code dL/ds}, a vector of one element per step, already multiplied by {@code g}
      */
-    public static INDArray backward(INDArray v, INDArray steps, Quantizer quantizer, double g, INDArray gradient,
-                                    INDArray scratch1, INDArray scratch2) {
+    public static INDArray backward(INDArray v, INDArray steps, Quantizer quantizer, double g, INDArray gradient) {
         if (!quantizer.isPerChannel()) {
-            double ds = backward(v, stepScalar(steps), quantizer, g, gradient, scratch1, scratch2);
+            double ds = backward(v, stepScalar(steps), quantizer, g, gradient);
             return Nd4j.createFromArray(ds).castTo(v.dataType());
         }
         checkSameShape("gradient", v, gradient);
-        checkSameShape("scratch array", v, scratch1);
-        checkSameShape("scratch array", v, scratch2);
         QuantRange range = quantizer.range();
         if (FusedCpuQuantizer.applies(v, gradient)) {
             float[] s = guardedSteps(v, steps, quantizer).toFloatVector();
@@ -168,9 +177,9 @@ public final class EagerQuantizer {
         int axis = quantizer.channelAxis();
         int[] others = IntStream.range(0, v.rank()).filter(d -> d != axis).toArray();
         OpExecutioner ex = Nd4j.getExecutioner();
-        INDArray scaled = scratch1;
+        INDArray scaled = v.ulike();
         ex.exec(new BroadcastMulOp(v, guardedSteps(v, steps, quantizer).rdiv(1.0), scaled, axis));
-        INDArray codes = codes(scaled, range, scratch2);
+        INDArray codes = codes(scaled, range, v.ulike());
         INDArray sumGradTimesCodes = gradient.mul(codes).sum(others);
 
         INDArray mask = codes;

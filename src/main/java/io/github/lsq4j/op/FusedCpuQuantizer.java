@@ -56,12 +56,14 @@ final class FusedCpuQuantizer {
      * @param inner elements per run of one channel ({@code v.length()} for per tensor)
      * @param range the integer range
      * @param out   receives the quantized values; may be {@code v}
+     * @return how many elements of {@code v} are NaN or infinite (counted in the same pass)
      */
-    static void quantize(INDArray v, float[] steps, long inner, QuantRange range, INDArray out) {
+    static long quantize(INDArray v, float[] steps, long inner, QuantRange range, INDArray out) {
         Layout layout = new Layout(steps, inner, range);
         FloatBuffer in = floats(v);
         FloatBuffer to = floats(out);
-        tasks(v.length()).forEach(task -> {
+        return tasks(v.length()).mapToLong(task -> {
+            long nonFinite = 0;
             float[] x = new float[CHUNK];
             Cursor cursor = layout.cursorAt(task.from);
             for (long start = task.from; start < task.to; start += CHUNK) {
@@ -72,12 +74,14 @@ final class FusedCpuQuantizer {
                     float r = layout.reciprocals[cursor.runChannel];
                     float s = layout.steps[cursor.runChannel];
                     for (; k < end; k++) {
+                        nonFinite += Math.abs(x[k]) <= Float.MAX_VALUE ? 0 : 1;
                         x[k] = code(x[k] * r, layout.lo, layout.hi) * s;
                     }
                 }
                 to.put((int) start, x, 0, n);
             }
-        });
+            return nonFinite;
+        }).sum();
     }
 
     /**

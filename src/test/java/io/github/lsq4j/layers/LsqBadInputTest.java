@@ -120,7 +120,12 @@ class LsqBadInputTest {
         for (float bad : new float[] {Float.NaN, Float.POSITIVE_INFINITY}) {
             INDArray x = Nd4j.rand(DataType.FLOAT, 2, 3);
             x.putScalar(1, 2, bad);
+            // the input step is not initialized: deriving it from the batch finds the value
+            assertFailsMentioning(() -> net.output(x), "LsqDense 'fc1'", "NaN or infinite", "element 5");
+            // an initialized step: the quantizer's pass counts the values
+            net.getLayer(0).getParam(LsqLayerConfig.INPUT_STEP_KEY).assign(0.1);
             assertFailsMentioning(() -> net.output(x), "LsqDense 'fc1'", "NaN or infinite", "1 of 6");
+            net.getLayer(0).getParam(LsqLayerConfig.INPUT_STEP_KEY).assign(0);
         }
     }
 }

@@ -76,7 +76,7 @@ class EagerQuantizerTest {
             INDArray grad = Nd4j.createFromArray(c.upstream()).reshape('c', c.shape()).dup(order);
             INDArray steps = Nd4j.createFromArray(c.s());
             INDArray value = EagerQuantizer.quantize(v, steps, c.quantizer(), v.ulike());
-            INDArray ds = EagerQuantizer.backward(v, steps, c.quantizer(), c.g(), grad, v.ulike(), v.ulike());
+            INDArray ds = EagerQuantizer.backward(v, steps, c.quantizer(), c.g(), grad);
             String what = c.name() + " in " + order + " order: ";
             assertClose(what + "vhat", c.vhat(), value.dup('c').data().asDouble(), 1e-12, c.kind());
             assertClose(what + "dv", c.dv(), grad.dup('c').data().asDouble(), 1e-12, c.kind());
@@ -94,7 +94,7 @@ class EagerQuantizerTest {
         double g = 1 / Math.sqrt(16 * 12 * 12 * 3.0);
         INDArray value = EagerQuantizer.quantize(v, s, quantizer, v.ulike());
         INDArray grad = up.dup();
-        double ds = EagerQuantizer.backward(v, s, quantizer, g, grad, v.ulike(), v.ulike());
+        double ds = EagerQuantizer.backward(v, s, quantizer, g, grad);
         OpRunner graph = OpRunner.run(DataType.FLOAT, v.data().asDouble(), v.shape(), new double[] {s},
                 up.data().asDouble(), new Quantizer(3, true, Quantizer.PER_TENSOR, GradientScale.fixed(g)), false);
         assertClose("vhat", graph.value(), value.data().asDouble(), 0);
@@ -118,7 +118,7 @@ class EagerQuantizerTest {
         INDArray v = Nd4j.createFromArray(c.v()).reshape('c', c.shape()).castTo(type);
         INDArray grad = Nd4j.createFromArray(c.upstream()).reshape('c', c.shape()).castTo(type);
         INDArray value = EagerQuantizer.quantize(v, c.s()[0], c.quantizer(), v.ulike());
-        double ds = EagerQuantizer.backward(v, c.s()[0], c.quantizer(), c.g(), grad, v.ulike(), v.ulike());
+        double ds = EagerQuantizer.backward(v, c.s()[0], c.quantizer(), c.g(), grad);
         return new Result(value.castTo(DataType.DOUBLE).data().asDouble(), grad.castTo(DataType.DOUBLE).data().asDouble(),
                 ds);
     }

@@ -66,9 +66,8 @@ class FusedCpuQuantizerTest {
         double g = q.stepGradientScale(shape, false);
         INDArray fusedGrad = upstream.dup();
         INDArray opsGrad = offsetView(upstream);
-        INDArray fusedSteps = EagerQuantizer.backward(denseV, steps, q, g, fusedGrad, scratch(shape), scratch(shape));
-        INDArray opsSteps = EagerQuantizer.backward(viewV, steps, q, g, opsGrad, offsetView(scratch(shape)),
-                offsetView(scratch(shape)));
+        INDArray fusedSteps = EagerQuantizer.backward(denseV, steps, q, g, fusedGrad);
+        INDArray opsSteps = EagerQuantizer.backward(viewV, steps, q, g, opsGrad);
         assertArrayEquals(zeroSigned(opsGrad), zeroSigned(fusedGrad), "dL/dv");
         assertEquals(channels, fusedSteps.length());
         // Step gradients agree to float summation error (the array ops sum in float, the fused loops in
@@ -81,6 +80,21 @@ class FusedCpuQuantizerTest {
         for (int c = 0; c < channels; c++) {
             assertEquals(opsSteps.getDouble(c), fusedSteps.getDouble(c), 1e-5 * scale[c], "dL/ds " + c);
         }
+    }
+
+    @org.junit.jupiter.api.Test
+    void bothPathsCountNanAndInfinity() {
+        INDArray v = Nd4j.randn(DataType.FLOAT, 300, 400);
+        v.putScalar(5, Float.NaN);
+        v.putScalar(70_000, Float.POSITIVE_INFINITY);
+        v.putScalar(119_999, Float.NEGATIVE_INFINITY);
+        assertEquals(3, EagerQuantizer.quantizeCountingNonFinite(v, 0.1, Quantizer.signed(4), v.ulike()), "fused");
+        assertEquals(3, EagerQuantizer.quantizeCountingNonFinite(offsetView(v), 0.1, Quantizer.signed(4),
+                offsetView(v)), "array ops");
+        v.putScalar(5, 1f);
+        v.putScalar(70_000, 1f);
+        v.putScalar(119_999, 1f);
+        assertEquals(0, EagerQuantizer.quantizeCountingNonFinite(v, 0.1, Quantizer.signed(4), v.ulike()));
     }
 
     /** Elements after the channel axis: element {@code i} is in channel {@code (i / inner) % channels}. */
@@ -98,10 +112,6 @@ class FusedCpuQuantizerTest {
         INDArray view = flat.reshape('c', a.shape());
         view.assign(a);
         return view;
-    }
-
-    private static INDArray scratch(long[] shape) {
-        return Nd4j.createUninitialized(DataType.FLOAT, shape);
     }
 
     /** The values with -0 as +0: the two paths may differ in the sign of zero only. */

@@ -63,8 +63,6 @@ public class QuantizerJmh {
     private INDArray stepValues;
     private INDArray out;
     private INDArray gradient;
-    private INDArray scratch1;
-    private INDArray scratch2;
     private double g;
     private SameDiff sd;
     private String vhat;
@@ -83,15 +81,11 @@ public class QuantizerJmh {
                 v = data;
                 out = Nd4j.createUninitialized(DataType.FLOAT, shape);
                 gradient = upstream;
-                scratch1 = Nd4j.createUninitialized(DataType.FLOAT, shape);
-                scratch2 = Nd4j.createUninitialized(DataType.FLOAT, shape);
             }
             case "arrayOps" -> {
                 v = view(data);
                 out = view(data);
                 gradient = view(upstream);
-                scratch1 = view(data);
-                scratch2 = view(data);
             }
             case "graph" -> {
                 sd = SameDiff.create();
@@ -127,6 +121,6 @@ public class QuantizerJmh {
             return sd.calculateGradients(Map.of(), "v", "step");
         }
         EagerQuantizer.quantize(v, stepValues, quantizer, out);
-        return EagerQuantizer.backward(v, stepValues, quantizer, g, gradient, scratch1, scratch2);
+        return EagerQuantizer.backward(v, stepValues, quantizer, g, gradient);
     }
 }
