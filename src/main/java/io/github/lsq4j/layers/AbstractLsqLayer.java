@@ -1,6 +1,5 @@
 package io.github.lsq4j.layers;
 
-import io.github.lsq4j.op.LsqOp;
 import java.util.Collection;
 import java.util.Collections;
 import java.util.List;
@@ -26,8 +25,8 @@ import org.nd4j.shade.jackson.annotation.JsonAnySetter;
  * What {@link LsqDense} and {@link LsqConv2D} share: the two quantizers, the parameters (weights
  * {@value #WEIGHT_KEY}, bias {@value #BIAS_KEY}, weight step(s) {@value #WEIGHT_STEP_KEY}, input step
  * {@value #INPUT_STEP_KEY}), how the quantizers are put in front of the layer's linear operation, and
- * the per-parameter updater and regularization rules. The weight quantizer is part of the layer's
- * SameDiff graph ({@link LsqOp}); the input quantizer runs around it, in {@link LsqRuntimeLayer}.
+ * the per-parameter updater and regularization rules. The layer's SameDiff graph is its linear
+ * operation; both quantizers and the activation run around it, in {@link LsqRuntimeLayer}.
  *
  * <p>Parameters:
  * <ul>
@@ -157,10 +156,11 @@ public abstract class AbstractLsqLayer extends SameDiffLayer implements LsqLayer
     @Override
     public SDVariable defineLayer(SameDiff sd, SDVariable layerInput, Map<String, SDVariable> paramTable,
                                   SDVariable mask) {
+        // Both quantizers run outside the graph (LsqRuntimeLayer): the variable W holds the quantized
+        // weights while the graph runs, and the steps join the graph only because DL4J requires it.
         SDVariable w = paramTable.get(WEIGHT_KEY);
         if (isQuantizeWeights()) {
-            SDVariable step = Dl4jWorkarounds.validStepPlaceholder(paramTable.get(WEIGHT_STEP_KEY));
-            w = LsqOp.quantize(sd, "lsq_w", w, step, getWeightQuantizer(), false).value();
+            w = Dl4jWorkarounds.joinGraph(w, paramTable.get(WEIGHT_STEP_KEY));
         }
         if (isQuantizeInputs()) {
             w = Dl4jWorkarounds.joinGraph(w, paramTable.get(INPUT_STEP_KEY));

@@ -16,7 +16,6 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  *       ({@code LsqStockEquivalenceTest}, {@code LsqLayerGradientTest}).</li>
  *   <li>{@link #joinGraph}: every parameter must take part in the SameDiff graph
  *       ({@code LsqLayerConfigTest.parameterShapes}).</li>
- *   <li>{@link #validStepPlaceholder}: the graph is defined on placeholder parameter arrays of zeros.</li>
  *   <li>{@link #computeParamShapes}: lazily computed parameter shapes that inherited methods read
  *       directly ({@code LsqLayerConfigTest}).</li>
  *   <li>Parameters are written with {@code getParam(key).assign(...)}: {@code setParam} silently does
@@ -42,8 +41,8 @@ final class Dl4jWorkarounds {
 
     /**
      * DL4J requires every parameter to be part of a SameDiff layer's graph ("No variable/placeholder with
-     * name out-grad" otherwise). The input step is used outside the graph, by the eager input quantizer,
-     * which also writes its gradient; so it joins the graph as an exact zero added to the weights.
+     * name out-grad" otherwise). The steps are used outside the graph, by the eager quantizers, which also
+     * write their gradients; so they join the graph as an exact zero added to the weights.
      *
      * @param w    the weights as the layer computes with them
      * @param step a parameter that the graph does not otherwise use
@@ -51,24 +50,6 @@ final class Dl4jWorkarounds {
      */
     static SDVariable joinGraph(SDVariable w, SDVariable step) {
         return w.add(step.mul(0.0));
-    }
-
-    /**
-     * DL4J's {@code doInit} creates the parameter variables filled with zeros and attaches the real
-     * parameter arrays (by replacing, not copying into, the variable's array) only after
-     * {@code defineLayer}. The op checks a step variable's value when the graph is built and would reject
-     * that placeholder zero, so the placeholder is filled with a valid step. An op output (an identity)
-     * would skip the check, but its shape is unknown at build time, which the op also needs.
-     *
-     * @param step the step parameter's variable
-     * @return {@code step}, its placeholder array made valid
-     */
-    static SDVariable validStepPlaceholder(SDVariable step) {
-        INDArray placeholder = step.getArr();
-        if (placeholder != null && placeholder.minNumber().doubleValue() <= 0) {
-            placeholder.assign(1.0);
-        }
-        return step;
     }
 
     /**

@@ -1,7 +1,9 @@
 package io.github.lsq4j.layers;
 
+import io.github.lsq4j.op.EagerQuantizer;
 import io.github.lsq4j.op.QuietSameDiff;
 import io.github.lsq4j.quant.LsqMath;
+import io.github.lsq4j.quant.Quantizer;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.gradient.Gradient;
 import org.deeplearning4j.nn.layers.samediff.SameDiffLayer;
@@ -11,16 +13,23 @@ import org.nd4j.common.primitives.Pair;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.activations.IActivation;
 import org.nd4j.linalg.activations.impl.ActivationIdentity;
+import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
 
 /**
- * The runtime layer of {@link LsqDense} and {@link LsqConv2D}: DL4J's SameDiff layer, whose graph holds
- * the weight quantizer ({@link io.github.lsq4j.op.LsqOp}) and the linear operation, with the input
- * quantizer before it ({@link InputQuantization}) and the activation after it, applied as DL4J's stock
- * layers apply an {@link IActivation} (so every activation works, with its parameters), weight steps derived from the weights on first use, steps clamped to at
- * least {@link LsqMath#MIN_STEP} after every update, the M2.1 gradient fix
+ * The runtime layer of {@link LsqDense} and {@link LsqConv2D}: DL4J's SameDiff layer, whose graph is the
+ * linear operation, with the quantizers around it as eager passes ({@link EagerQuantizer}: one fused
+ * loop each on CPU): the input quantizer before it ({@link InputQuantization}), the weight quantizer
+ * writing the quantized weights into an array of the layer's own that the graph's weight variable is
+ * bound to, and the activation after it, applied as DL4J's stock layers apply an {@link IActivation}
+ * (so every activation works, with its parameters). Also: weight steps derived from the weights on first
+ * use, steps clamped to at least {@link LsqMath#MIN_STEP} after every update, the M2.1 gradient fix
  * ({@link Dl4jWorkarounds#halveEpsilon}), and input checks that name the layer before SameDiff sees the
  * input.
+ *
+ * <p>Why the weight quantizer is not in the graph: as SameDiff ops it took about 45 graph operations
+ * per pass, a quarter of a ResNet-8 training step (BENCHMARKS.md).
  */
 public class LsqRuntimeLayer extends SameDiffLayer implements QuantizedLayer {
     private final InputQuantization inputQuantization = new InputQuantization(this);
@@ -32,6 +41,8 @@ public class LsqRuntimeLayer extends SameDiffLayer implements QuantizedLayer {
      */
     private INDArray trainingInput;
     private INDArray preActivation;
+    /** The quantized weights, which the graph's weight variable is bound to; null if weights are not quantized. */
+    private INDArray quantizedWeights;
 
     /**
      * @param conf     the layer's configuration
@@ -72,6 +83,7 @@ public class LsqRuntimeLayer extends SameDiffLayer implements QuantizedLayer {
 
     /** The SameDiff graph's output: the linear operation on the quantized input and weights. */
     private INDArray preActivation(boolean training, LayerWorkspaceMgr workspaceMgr) {
+        quantizeWeights();
         if (!inputQuantization.isOn()) {
             return super.activate(training, workspaceMgr);
         }
@@ -98,9 +110,15 @@ public class LsqRuntimeLayer extends SameDiffLayer implements QuantizedLayer {
             halved = fn.backprop(z, halved).getFirst();
         }
         clearTrainingPass();
-        if (!inputQuantization.isOn()) {
-            return sameDiffBackprop(halved, workspaceMgr);
-        }
+        quantizeWeights(); // the SameDiff backward pass reruns the forward pass
+        Pair<Gradient, INDArray> result = inputQuantization.isOn() ? backpropWithInputQuantizer(halved, afterTraining,
+                workspaceMgr) : sameDiffBackprop(halved, workspaceMgr);
+        weightQuantizerBackward(result.getFirst());
+        return result;
+    }
+
+    private Pair<Gradient, INDArray> backpropWithInputQuantizer(INDArray halved, boolean afterTraining,
+                                                               LayerWorkspaceMgr workspaceMgr) {
         INDArray x = input;
         double step = inputQuantization.backwardStep(x, afterTraining);
         // The SameDiff backward pass reruns the graph's forward pass from its input.
@@ -115,6 +133,50 @@ public class LsqRuntimeLayer extends SameDiffLayer implements QuantizedLayer {
         double stepGradient = inputQuantization.backward(x, step, result.getSecond());
         result.getFirst().getGradientFor(LsqLayerConfig.INPUT_STEP_KEY).assign(stepGradient);
         return result;
+    }
+
+    /** Writes {@code quantize(W)} into the array the graph's weight variable is bound to. */
+    private void quantizeWeights() {
+        if (!lsqConf().isQuantizeWeights()) {
+            return;
+        }
+        if (sameDiff == null) {
+            try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+                doInit(); // as DL4J does on the first pass, out of workspaces: it makes the array written here
+            }
+        }
+        EagerQuantizer.quantize(getParam(LsqLayerConfig.WEIGHT_KEY), getParam(LsqLayerConfig.WEIGHT_STEP_KEY),
+                lsqConf().getWeightQuantizer(), quantizedWeights);
+    }
+
+    /**
+     * Turns the graph's gradient of the quantized weights into the weights' (straight through, zero where
+     * clipped) and sets the weight steps' gradient.
+     */
+    private void weightQuantizerBackward(Gradient gradient) {
+        if (quantizedWeights == null) {
+            return;
+        }
+        Quantizer quantizer = lsqConf().getWeightQuantizer();
+        INDArray w = getParam(LsqLayerConfig.WEIGHT_KEY);
+        INDArray stepGradient = EagerQuantizer.backward(w, getParam(LsqLayerConfig.WEIGHT_STEP_KEY), quantizer,
+                quantizer.stepGradientScale(w.shape(), false), gradient.getGradientFor(LsqLayerConfig.WEIGHT_KEY));
+        INDArray view = gradient.getGradientFor(LsqLayerConfig.WEIGHT_STEP_KEY);
+        view.assign(stepGradient.reshape(view.shape()));
+    }
+
+    /**
+     * DL4J's set-up of the layer's graph, which binds each parameter variable to the parameter's array;
+     * then the weight variable is bound to the quantized weights instead (before the gradient function,
+     * which copies the bindings, is made).
+     */
+    @Override
+    protected void doInit() {
+        super.doInit();
+        if (lsqConf().isQuantizeWeights()) {
+            quantizedWeights = getParam(LsqLayerConfig.WEIGHT_KEY).ulike();
+            sameDiff.associateArrayWithVariable(quantizedWeights, sameDiff.getVariable(LsqLayerConfig.WEIGHT_KEY));
+        }
     }
 
     @Override

@@ -32,8 +32,8 @@ final class FusedCpuQuantizer {
 
     /**
      * @param arrays the arrays a pass reads and writes
-     * @return whether the fused loops can run on them: float, CPU backend, dense C order from the start
-     *         of their buffer
+     * @return whether the fused loops can run on them: float, CPU backend, dense C order (views such as
+     *         a layer's parameters included)
      */
     static boolean applies(INDArray... arrays) {
         if (!Nd4j.getEnvironment().isCPU()) {
@@ -41,7 +41,7 @@ final class FusedCpuQuantizer {
         }
         for (INDArray a : arrays) {
             if (a.dataType() != DataType.FLOAT || a.ordering() != 'c' || !Shape.hasDefaultStridesForShape(a)
-                    || a.offset() != 0 || a.length() > Integer.MAX_VALUE - CHUNK) {
+                    || a.offset() + a.length() > Integer.MAX_VALUE - CHUNK) {
                 return false;
             }
         }
@@ -145,14 +145,17 @@ final class FusedCpuQuantizer {
         return sum;
     }
 
-    /** The array's elements (it starts its buffer: {@link #applies}), without a copy. */
+    /**
+     * The array's elements, without a copy: ND4J positions a view's buffer at the view's first element, and
+     * {@link #applies} has checked that the elements follow each other from there.
+     */
     private static FloatBuffer floats(INDArray a) {
-        FloatBuffer all = a.data().asNioFloat();
-        if (all.position() != 0 || all.remaining() < a.length()) {
-            throw new IllegalStateException("fused quantizer: unexpected buffer of " + all.remaining() + " floats at "
-                    + all.position() + " for an array of " + a.length());
+        FloatBuffer elements = a.data().asNioFloat().slice();
+        if (elements.remaining() < a.length()) {
+            throw new IllegalStateException("fused quantizer: a buffer of " + elements.remaining() + " floats for an "
+                    + "array of " + a.length());
         }
-        return all;
+        return elements;
     }
 
     /** The element range split into one task per core for large arrays, run in parallel. */

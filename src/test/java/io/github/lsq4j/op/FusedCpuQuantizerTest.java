@@ -17,7 +17,8 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
 
 /**
  * The fused loops against the array ops they replace, on the same float data: {@link EagerQuantizer} on
- * a dense array runs the fused loops, on a view that does not start its buffer the array ops. Values and
+ * a dense C-order array (here a view into a larger buffer, as a layer's parameters are) runs the fused
+ * loops, on a Fortran-order copy the array ops. Values and
  * {@code dL/dv} must be identical (up to the sign of zero), step gradients equal to float rounding;
  * per tensor and per channel, small and large (multi-threaded), with values on rounding ties and on the
  * clip boundaries.
@@ -54,18 +55,18 @@ class FusedCpuQuantizerTest {
         }
         INDArray upstream = Nd4j.randn(DataType.FLOAT, shape);
 
-        INDArray denseV = v.dup();
-        assertTrue(FusedCpuQuantizer.applies(denseV), "a dense float array takes the fused loops");
-        INDArray viewV = offsetView(v);
-        assertFalse(FusedCpuQuantizer.applies(viewV), "a view takes the array ops");
+        INDArray denseV = offsetView(v);
+        assertTrue(denseV.offset() > 0 && FusedCpuQuantizer.applies(denseV), "a dense view takes the fused loops");
+        INDArray viewV = fOrder(v);
+        assertFalse(FusedCpuQuantizer.applies(viewV), "Fortran order takes the array ops");
 
         INDArray fusedOut = EagerQuantizer.quantize(denseV, steps, q, Nd4j.createUninitialized(DataType.FLOAT, shape));
-        INDArray opsOut = EagerQuantizer.quantize(viewV, steps, q, offsetView(Nd4j.zeros(DataType.FLOAT, shape)));
+        INDArray opsOut = EagerQuantizer.quantize(viewV, steps, q, fOrder(Nd4j.zeros(DataType.FLOAT, shape)));
         assertArrayEquals(zeroSigned(opsOut), zeroSigned(fusedOut), "quantized values");
 
         double g = q.stepGradientScale(shape, false);
         INDArray fusedGrad = upstream.dup();
-        INDArray opsGrad = offsetView(upstream);
+        INDArray opsGrad = fOrder(upstream);
         INDArray fusedSteps = EagerQuantizer.backward(denseV, steps, q, g, fusedGrad);
         INDArray opsSteps = EagerQuantizer.backward(viewV, steps, q, g, opsGrad);
         assertArrayEquals(zeroSigned(opsGrad), zeroSigned(fusedGrad), "dL/dv");
@@ -89,8 +90,8 @@ class FusedCpuQuantizerTest {
         v.putScalar(70_000, Float.POSITIVE_INFINITY);
         v.putScalar(119_999, Float.NEGATIVE_INFINITY);
         assertEquals(3, EagerQuantizer.quantizeCountingNonFinite(v, 0.1, Quantizer.signed(4), v.ulike()), "fused");
-        assertEquals(3, EagerQuantizer.quantizeCountingNonFinite(offsetView(v), 0.1, Quantizer.signed(4),
-                offsetView(v)), "array ops");
+        assertEquals(3, EagerQuantizer.quantizeCountingNonFinite(fOrder(v), 0.1, Quantizer.signed(4),
+                fOrder(v)), "array ops");
         v.putScalar(5, 1f);
         v.putScalar(70_000, 1f);
         v.putScalar(119_999, 1f);
@@ -106,7 +107,12 @@ class FusedCpuQuantizerTest {
         return inner;
     }
 
-    /** The same values in a view one element into a larger buffer. */
+    /** The same values in Fortran order: the fused loops do not apply, the array ops do. */
+    private static INDArray fOrder(INDArray a) {
+        return a.dup('f');
+    }
+
+    /** The values of a view: a layer's parameters are views into one buffer. */
     private static INDArray offsetView(INDArray a) {
         INDArray flat = Nd4j.create(DataType.FLOAT, a.length() + 1).get(NDArrayIndex.interval(1, a.length() + 1));
         INDArray view = flat.reshape('c', a.shape());

@@ -10,7 +10,6 @@ import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
-import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -31,7 +30,8 @@ import org.openjdk.jmh.annotations.Warmup;
  * <ul>
  *   <li>{@code fused}: {@link EagerQuantizer} on a dense array, the path the layers take (one fused
  *       Java loop per pass on CPU);</li>
- *   <li>{@code arrayOps}: {@link EagerQuantizer} on a view, which takes its ND4J array-op fallback;</li>
+ *   <li>{@code arrayOps}: {@link EagerQuantizer} on Fortran-order arrays, which take its ND4J array-op
+ *       fallback;</li>
  *   <li>{@code graph}: {@link LsqOp} in a SameDiff graph, for users' own graphs.</li>
  * </ul>
  * Run (from {@code samples/}): {@code mvn -q exec:exec@jmh} (all) or with
@@ -83,9 +83,10 @@ public class QuantizerJmh {
                 gradient = upstream;
             }
             case "arrayOps" -> {
-                v = view(data);
-                out = view(data);
-                gradient = view(upstream);
+                // Fortran order: EagerQuantizer takes its array-op path
+                v = data.dup('f');
+                out = data.dup('f');
+                gradient = upstream.dup('f');
             }
             case "graph" -> {
                 sd = SameDiff.create();
@@ -97,14 +98,6 @@ public class QuantizerJmh {
             }
             default -> throw new IllegalArgumentException("path " + path);
         }
-    }
-
-    /** The values in a view one element into a larger buffer: {@link EagerQuantizer} takes its array ops. */
-    private static INDArray view(INDArray a) {
-        INDArray flat = Nd4j.create(a.dataType(), a.length() + 1).get(NDArrayIndex.interval(1, a.length() + 1));
-        INDArray view = flat.reshape('c', a.shape());
-        view.assign(a);
-        return view;
     }
 
     @Benchmark
