@@ -52,14 +52,16 @@ public final class InputQuantization {
     }
 
     /**
-     * The forward pass: the quantized input, in the forward pass's working memory.
+     * The forward pass: the quantized input.
      *
      * @param x        the layer input
      * @param training whether this is a training pass
      * @param mgr      the workspace manager
+     * @param memory   where {@code xhat} lives: the forward pass's working memory, or the activations'
+     *                 memory to keep it for the backward pass
      * @return {@code xhat}
      */
-    INDArray forward(INDArray x, boolean training, LayerWorkspaceMgr mgr) {
+    INDArray forward(INDArray x, boolean training, LayerWorkspaceMgr mgr, ArrayType memory) {
         double step;
         if (calibration != null) {
             step = batchStep(x);
@@ -67,7 +69,7 @@ public final class InputQuantization {
         } else {
             step = training ? trainingStep(x) : storedOrBatchStep(x);
         }
-        INDArray xhat = mgr.createUninitialized(ArrayType.FF_WORKING_MEM, x.dataType(), x.shape(), 'c');
+        INDArray xhat = mgr.createUninitialized(memory, x.dataType(), x.shape(), 'c');
         long nonFinite = EagerQuantizer.quantizeCountingNonFinite(x, step, quantizer(), xhat);
         if (nonFinite > 0) {
             throw nonFiniteInput(nonFinite + " of " + x.length() + " values");

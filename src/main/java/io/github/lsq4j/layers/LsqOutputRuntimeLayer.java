@@ -60,7 +60,7 @@ public class LsqOutputRuntimeLayer extends BaseOutputLayer<LsqOutputLayer> imple
         }
         assertInputSet(forBackprop);
         INDArray x = input;
-        input = inputQuantization.forward(x, training, workspaceMgr);
+        input = inputQuantization.forward(x, training, workspaceMgr, ArrayType.FF_WORKING_MEM);
         inputIsQuantized = true;
         try {
             return super.preOutputWithPreNorm(training, forBackprop, workspaceMgr);

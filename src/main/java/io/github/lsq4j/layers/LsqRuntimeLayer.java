@@ -34,12 +34,14 @@ import org.nd4j.linalg.factory.Nd4j;
 public class LsqRuntimeLayer extends SameDiffLayer implements QuantizedLayer {
     private final InputQuantization inputQuantization = new InputQuantization(this);
     /**
-     * The input of the last training forward pass, and its pre-activation (kept for the backward pass,
-     * which needs it for any activation but the identity); null when there is none. A backward pass
-     * whose input is not that one comes after an inference pass: a frozen layer that passes gradients
-     * on ({@code FrozenLayerWithBackprop}).
+     * The input of the last training forward pass, its quantized copy (the SameDiff backward pass reruns
+     * the graph's forward pass on it) and its pre-activation (which the backward pass of any activation
+     * but the identity needs), kept in the activations' memory for the backward pass; null when there is
+     * none. A backward pass whose input is not that one comes after an inference pass: a frozen layer that
+     * passes gradients on ({@code FrozenLayerWithBackprop}), and recomputes them.
      */
     private INDArray trainingInput;
+    private INDArray quantizedTrainingInput;
     private INDArray preActivation;
     /** The quantized weights, which the graph's weight variable is bound to; null if weights are not quantized. */
     private INDArray quantizedWeights;
@@ -88,7 +90,11 @@ public class LsqRuntimeLayer extends SameDiffLayer implements QuantizedLayer {
             return super.activate(training, workspaceMgr);
         }
         INDArray x = input;
-        input = inputQuantization.forward(x, training, workspaceMgr);
+        input = inputQuantization.forward(x, training, workspaceMgr,
+                training ? ArrayType.ACTIVATIONS : ArrayType.FF_WORKING_MEM);
+        if (training) {
+            quantizedTrainingInput = input;
+        }
         try {
             return super.activate(training, workspaceMgr);
         } finally {
@@ -104,6 +110,7 @@ public class LsqRuntimeLayer extends SameDiffLayer implements QuantizedLayer {
     public Pair<Gradient, INDArray> backpropGradient(INDArray epsilon, LayerWorkspaceMgr workspaceMgr) {
         INDArray halved = Dl4jWorkarounds.halveEpsilon(epsilon);
         boolean afterTraining = input != null && input == trainingInput;
+        INDArray quantizedInput = afterTraining ? quantizedTrainingInput : null;
         IActivation fn = lsqConf().effectiveActivation();
         if (!(fn instanceof ActivationIdentity)) {
             INDArray z = afterTraining && preActivation != null ? preActivation : preActivation(false, workspaceMgr);
@@ -112,17 +119,18 @@ public class LsqRuntimeLayer extends SameDiffLayer implements QuantizedLayer {
         clearTrainingPass();
         quantizeWeights(); // the SameDiff backward pass reruns the forward pass
         Pair<Gradient, INDArray> result = inputQuantization.isOn() ? backpropWithInputQuantizer(halved, afterTraining,
-                workspaceMgr) : sameDiffBackprop(halved, workspaceMgr);
+                quantizedInput, workspaceMgr) : sameDiffBackprop(halved, workspaceMgr);
         weightQuantizerBackward(result.getFirst());
         return result;
     }
 
+    /** @param quantizedInput the forward pass's quantized input, or null to recompute it */
     private Pair<Gradient, INDArray> backpropWithInputQuantizer(INDArray halved, boolean afterTraining,
-                                                               LayerWorkspaceMgr workspaceMgr) {
+                                                               INDArray quantizedInput, LayerWorkspaceMgr workspaceMgr) {
         INDArray x = input;
         double step = inputQuantization.backwardStep(x, afterTraining);
         // The SameDiff backward pass reruns the graph's forward pass from its input.
-        input = inputQuantization.forBackward(x, step,
+        input = quantizedInput != null ? quantizedInput : inputQuantization.forBackward(x, step,
                 workspaceMgr.createUninitialized(ArrayType.BP_WORKING_MEM, x.dataType(), x.shape(), 'c'));
         Pair<Gradient, INDArray> result;
         try {
@@ -187,6 +195,7 @@ public class LsqRuntimeLayer extends SameDiffLayer implements QuantizedLayer {
 
     private void clearTrainingPass() {
         trainingInput = null;
+        quantizedTrainingInput = null;
         preActivation = null;
     }
 
