@@ -97,28 +97,12 @@ public final class ResNetBenchmark {
         ComputationGraph net = build(opts.variant, opts.depth, data);
         OneDnnHelpers.attach(net);
 
-        long workspacePeak = 0;
-        double[] train = new double[opts.reps];
-        for (int i = 0; i < opts.warmup + opts.reps; i++) {
-            long t0 = System.nanoTime();
-            net.fit(data);
-            if (i >= opts.warmup) {
-                train[i - opts.warmup] = (System.nanoTime() - t0) / 1e9;
-            }
-            workspacePeak = Math.max(workspacePeak, workspaceBytes());
-        }
-        double[] infer = new double[opts.reps];
-        for (int i = 0; i < opts.warmup + opts.reps; i++) {
-            long t0 = System.nanoTime();
-            net.output(features);
-            if (i >= opts.warmup) {
-                infer[i - opts.warmup] = (System.nanoTime() - t0) / 1e9;
-            }
-            workspacePeak = Math.max(workspacePeak, workspaceBytes());
-        }
+        long[] workspacePeak = {0};
+        double train = medianSeconds(() -> net.fit(data), opts, workspacePeak);
+        double infer = medianSeconds(() -> net.output(features), opts, workspacePeak);
         System.out.printf(Locale.ROOT, "RESULT impl=lsq4j depth=%d variant=%s train=%.0f infer=%.0f rssMB=%.0f "
-                        + "heapMB=%.0f workspacesMB=%.0f%n", opts.depth, opts.variant, opts.batch / median(train),
-                opts.batch / median(infer), peakResidentMb(), peakHeapMb(), workspacePeak / 1e6);
+                        + "heapMB=%.0f workspacesMB=%.0f%n", opts.depth, opts.variant, opts.batch / train,
+                opts.batch / infer, peakResidentMb(), peakHeapMb(), workspacePeak[0] / 1e6);
     }
 
     private static ComputationGraph build(String variant, int depth, DataSet calibration) {
@@ -144,10 +128,24 @@ public final class ResNetBenchmark {
         return bytes;
     }
 
-    private static double median(double[] seconds) {
-        double[] sorted = seconds.clone();
-        Arrays.sort(sorted);
-        return sorted[sorted.length / 2];
+    /**
+     * Runs {@code step} {@code warmup} times untimed, then {@code reps} times timed.
+     *
+     * @param workspacePeak updated with the workspaces' size after each run
+     * @return the median seconds of the timed runs
+     */
+    private static double medianSeconds(Runnable step, Options opts, long[] workspacePeak) {
+        double[] seconds = new double[opts.reps];
+        for (int i = 0; i < opts.warmup + opts.reps; i++) {
+            long t0 = System.nanoTime();
+            step.run();
+            if (i >= opts.warmup) {
+                seconds[i - opts.warmup] = (System.nanoTime() - t0) / 1e9;
+            }
+            workspacePeak[0] = Math.max(workspacePeak[0], workspaceBytes());
+        }
+        Arrays.sort(seconds);
+        return seconds[seconds.length / 2];
     }
 
     /** The process's peak resident set, from /proc/self/status (VmHWM, in kB). */
