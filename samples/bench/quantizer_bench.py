@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""LSQ quantizer throughput in PyTorch, side by side with QuantizerBenchmark.java.
+"""LSQ quantizer throughput in PyTorch, side by side with the JMH benchmark QuantizerJmh (samples).
 
 The paper's pseudocode (Esser et al., ICLR 2020, Fig. 2 / Appendix): gradscale and roundpass with
 detach, clipping with hardtanh (gradient 1 strictly inside the range, as LSQ-SPEC.md requires):
@@ -10,7 +10,7 @@ on one float32 vector (default 2^20 elements), 4-bit signed, one step per tensor
 g = 1/sqrt(N * Qp), loss = (vhat * upstream).sum(). Times forward only (under no_grad and with
 autograd recording) and forward+backward; for information also PyTorch's fused
 torch._fake_quantize_learnable_per_tensor_affine (which decides the clip on the rounded value, so
-it is not the paper's gradient at the two ends). Method as in the Java benchmark: warmup, then
+it is not the paper's gradient at the two ends). Method: warmup, then
 timed repetitions one by one with perf_counter; median and best, in million elements per second.
 
 Run with Debian's python3-torch: /usr/bin/python3 samples/bench/quantizer_bench.py [--threads 2]
