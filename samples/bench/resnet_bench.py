@@ -13,12 +13,12 @@ Run with Debian's python3-torch: /usr/bin/python3 bench/resnet_bench.py --depth 
 """
 import argparse
 import resource
-import statistics
-import time
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from quantizer_bench import timed
 
 
 def gradscale(x, scale):
@@ -110,15 +110,10 @@ class ResNet(nn.Module):
         return self.fc(x.mean(dim=(2, 3)))
 
 
-def timed(body, warmup, reps, batch):
-    for _ in range(warmup):
-        body()
-    seconds = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        body()
-        seconds.append(time.perf_counter() - t0)
-    return batch / statistics.median(seconds)
+def images_per_second(body, warmup, reps, batch):
+    """Median throughput, timed as the quantizer benchmark times (its timed() gives milliseconds)."""
+    _, median_ms, _ = timed("", batch, warmup, reps, body)
+    return batch / (median_ms / 1e3)
 
 
 def main():
@@ -147,10 +142,10 @@ def main():
         opt.step()
 
     net.train()
-    train = timed(train_step, args.warmup, args.reps, args.batch)
+    train = images_per_second(train_step, args.warmup, args.reps, args.batch)
     net.eval()
     with torch.no_grad():
-        infer = timed(lambda: net(x), args.warmup, args.reps, args.batch)
+        infer = images_per_second(lambda: net(x), args.warmup, args.reps, args.batch)
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3
     print(f"RESULT impl=pytorch depth={args.depth} variant={args.variant} train={train:.0f} infer={infer:.0f} "
           f"rssMB={rss_mb:.0f}")

@@ -117,7 +117,10 @@ public class LsqRuntimeLayer extends SameDiffLayer implements QuantizedLayer {
             halved = fn.backprop(z, halved).getFirst();
         }
         clearTrainingPass();
-        quantizeWeights(); // the SameDiff backward pass reruns the forward pass
+        if (!afterTraining) {
+            quantizeWeights(); // the SameDiff backward pass reruns the forward pass; after a training pass the
+                               // array still holds that pass's quantized weights (no update in between)
+        }
         Pair<Gradient, INDArray> result = inputQuantization.isOn() ? backpropWithInputQuantizer(halved, afterTraining,
                 quantizedInput, workspaceMgr) : sameDiffBackprop(halved, workspaceMgr);
         weightQuantizerBackward(result.getFirst());
