@@ -33,7 +33,9 @@ class FusedCpuQuantizerTest {
                 Arguments.of(Quantizer.signed(3).perChannel(3), new long[] {3, 3, 8, 16}),
                 Arguments.of(Quantizer.signed(4).perChannel(1), new long[] {64, 10}),
                 Arguments.of(Quantizer.signed(2).perChannel(0), new long[] {16, 3, 3, 8}),
-                Arguments.of(Quantizer.unsigned(4).perChannel(1), new long[] {1200, 120}));
+                Arguments.of(Quantizer.unsigned(4).perChannel(1), new long[] {1200, 120}),
+                // a channel cycle too long to spell out: summed per run, a run split between the two tasks
+                Arguments.of(Quantizer.signed(4).perChannel(0), new long[] {3, 30_000}));
     }
 
     @ParameterizedTest
