@@ -12,7 +12,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * {@link LsqConv2D}, where the code they shape lives.
  *
  * <ul>
- *   <li>{@link #halveEpsilon}: every SameDiff layer's gradients are 2x too large
+ *   <li>{@link #SAMEDIFF_GRADIENT_FACTOR}: every SameDiff layer's gradients are 2x too large
  *       ({@code LsqStockEquivalenceTest}, {@code LsqLayerGradientTest}).</li>
  *   <li>{@link #joinGraph}: every parameter must take part in the SameDiff graph
  *       ({@code LsqLayerConfigTest.parameterShapes}).</li>
@@ -30,13 +30,22 @@ final class Dl4jWorkarounds {
      * DL4J M2.1 returns every SameDiff layer's gradients 2x too large, for its parameters and for the
      * epsilon passed down ({@code ExternalErrorsFunction.doDiff} both registers the incoming gradient
      * and returns it). Everything a layer's backward pass computes is linear in the incoming epsilon,
-     * so halving it before the SameDiff backward pass gives exactly the right gradients.
-     *
-     * @param epsilon the gradient DL4J hands the layer
-     * @return half of it, a new array
+     * so halving the gradients that come out of it gives exactly the right ones (halving is exact in
+     * floating point). The quantizers' backward passes take this factor in their pass over the
+     * gradient ({@link io.github.lsq4j.op.EagerQuantizer}); {@link #correctGradient} halves the others.
+     * Halving the incoming epsilon instead would cost a pass and an array per layer: DL4J shares it
+     * between a residual add's two branches, so it cannot be halved in place.
      */
-    static INDArray halveEpsilon(INDArray epsilon) {
-        return epsilon.mul(0.5);
+    static final double SAMEDIFF_GRADIENT_FACTOR = 0.5;
+
+    /**
+     * Halves, in place, a gradient that the SameDiff backward pass returned (see
+     * {@link #SAMEDIFF_GRADIENT_FACTOR}).
+     *
+     * @param gradient a gradient array of the layer's own (a gradient view, or the epsilon it returns)
+     */
+    static void correctGradient(INDArray gradient) {
+        gradient.muli(SAMEDIFF_GRADIENT_FACTOR);
     }
 
     /**

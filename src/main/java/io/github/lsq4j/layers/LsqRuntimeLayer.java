@@ -25,7 +25,8 @@ import org.nd4j.linalg.factory.Nd4j;
  * bound to, and the activation after it, applied as DL4J's stock layers apply an {@link IActivation}
  * (so every activation works, with its parameters). Also: weight steps derived from the weights on first
  * use, steps clamped to at least {@link LsqMath#MIN_STEP} after every update, the M2.1 gradient fix
- * ({@link Dl4jWorkarounds#halveEpsilon}), and input checks that name the layer before SameDiff sees the
+ * ({@link Dl4jWorkarounds#SAMEDIFF_GRADIENT_FACTOR}, folded into the quantizers' backward passes), and
+ * input checks that name the layer before SameDiff sees the
  * input.
  *
  * <p>Why the weight quantizer is not in the graph: as SameDiff ops it took about 45 graph operations
@@ -103,32 +104,42 @@ public class LsqRuntimeLayer extends SameDiffLayer implements QuantizedLayer {
     }
 
     /**
-     * The activation's backward pass, then the SameDiff graph's, then the input quantizer's, with the M2.1
-     * gradient fix.
+     * The activation's backward pass, then the SameDiff graph's, then the quantizers', with the M2.1
+     * gradient fix: the graph's gradients are 2x too large, the quantizers' passes halve them, the
+     * others are halved here.
      */
     @Override
     public Pair<Gradient, INDArray> backpropGradient(INDArray epsilon, LayerWorkspaceMgr workspaceMgr) {
-        INDArray halved = Dl4jWorkarounds.halveEpsilon(epsilon);
         boolean afterTraining = input != null && input == trainingInput;
         INDArray quantizedInput = afterTraining ? quantizedTrainingInput : null;
         IActivation fn = lsqConf().effectiveActivation();
+        INDArray gradient = epsilon;
         if (!(fn instanceof ActivationIdentity)) {
             INDArray z = afterTraining && preActivation != null ? preActivation : preActivation(false, workspaceMgr);
-            halved = fn.backprop(z, halved).getFirst();
+            gradient = fn.backprop(z, epsilon).getFirst();
         }
         clearTrainingPass();
         if (!afterTraining) {
             quantizeWeights(); // the SameDiff backward pass reruns the forward pass; after a training pass the
                                // array still holds that pass's quantized weights (no update in between)
         }
-        Pair<Gradient, INDArray> result = inputQuantization.isOn() ? backpropWithInputQuantizer(halved, afterTraining,
-                quantizedInput, workspaceMgr) : sameDiffBackprop(halved, workspaceMgr);
+        Pair<Gradient, INDArray> result;
+        if (inputQuantization.isOn()) {
+            result = backpropWithInputQuantizer(gradient, afterTraining, quantizedInput, workspaceMgr);
+        } else {
+            result = sameDiffBackprop(gradient, workspaceMgr);
+            Dl4jWorkarounds.correctGradient(result.getSecond());
+        }
         weightQuantizerBackward(result.getFirst());
+        INDArray biasGradient = result.getFirst().getGradientFor(LsqLayerConfig.BIAS_KEY);
+        if (biasGradient != null) {
+            Dl4jWorkarounds.correctGradient(biasGradient);
+        }
         return result;
     }
 
     /** @param quantizedInput the forward pass's quantized input, or null to recompute it */
-    private Pair<Gradient, INDArray> backpropWithInputQuantizer(INDArray halved, boolean afterTraining,
+    private Pair<Gradient, INDArray> backpropWithInputQuantizer(INDArray gradient, boolean afterTraining,
                                                                INDArray quantizedInput, LayerWorkspaceMgr workspaceMgr) {
         INDArray x = input;
         double step = inputQuantization.backwardStep(x, afterTraining);
@@ -137,11 +148,12 @@ public class LsqRuntimeLayer extends SameDiffLayer implements QuantizedLayer {
                 workspaceMgr.createUninitialized(ArrayType.BP_WORKING_MEM, x.dataType(), x.shape(), 'c'));
         Pair<Gradient, INDArray> result;
         try {
-            result = sameDiffBackprop(halved, workspaceMgr);
+            result = sameDiffBackprop(gradient, workspaceMgr);
         } finally {
             input = x;
         }
-        double stepGradient = inputQuantization.backward(x, step, result.getSecond());
+        double stepGradient = inputQuantization.backward(x, step, Dl4jWorkarounds.SAMEDIFF_GRADIENT_FACTOR,
+                result.getSecond());
         result.getFirst().getGradientFor(LsqLayerConfig.INPUT_STEP_KEY).assign(stepGradient);
         return result;
     }
@@ -162,16 +174,19 @@ public class LsqRuntimeLayer extends SameDiffLayer implements QuantizedLayer {
 
     /**
      * Turns the graph's gradient of the quantized weights into the weights' (straight through, zero where
-     * clipped) and sets the weight steps' gradient.
+     * clipped, with the M2.1 gradient fix) and sets the weight steps' gradient.
      */
     private void weightQuantizerBackward(Gradient gradient) {
+        INDArray weightGradient = gradient.getGradientFor(LsqLayerConfig.WEIGHT_KEY);
         if (quantizedWeights == null) {
+            Dl4jWorkarounds.correctGradient(weightGradient);
             return;
         }
         Quantizer quantizer = lsqConf().getWeightQuantizer();
         INDArray w = getParam(LsqLayerConfig.WEIGHT_KEY);
         INDArray stepGradient = EagerQuantizer.backward(w, getParam(LsqLayerConfig.WEIGHT_STEP_KEY), quantizer,
-                quantizer.stepGradientScale(w.shape(), false), gradient.getGradientFor(LsqLayerConfig.WEIGHT_KEY));
+                quantizer.stepGradientScale(w.shape(), false), Dl4jWorkarounds.SAMEDIFF_GRADIENT_FACTOR,
+                weightGradient);
         INDArray view = gradient.getGradientFor(LsqLayerConfig.WEIGHT_STEP_KEY);
         view.assign(stepGradient.reshape(view.shape()));
     }

@@ -84,21 +84,23 @@ final class FusedCpuQuantizer {
     }
 
     /**
-     * Turns {@code dL/dvhat} into {@code dL/dv} in place (zero where {@code v/s} is clipped) and sums
+     * Turns {@code e = dL/dvhat} into {@code dL/dv} in place (zero where {@code v/s} is clipped) and sums
      * {@code dL/ds_c = sum(e * round(c)) - sum(e_inside * v/s)} per channel (not yet scaled by g).
      *
      * @param v        the data that was quantized
      * @param steps    the (guarded) steps used in the forward pass
      * @param inner    elements per run of one channel
      * @param range    the integer range
-     * @param gradient on entry {@code dL/dvhat}, on return {@code dL/dv}
+     * @param factor   what {@code gradient} is multiplied by to give {@code dL/dvhat}
+     * @param gradient on entry {@code dL/dvhat / factor}, on return {@code dL/dv}
      * @return the step gradients, one per step
      */
-    static double[] backward(INDArray v, float[] steps, long inner, QuantRange range, INDArray gradient) {
+    static double[] backward(INDArray v, float[] steps, long inner, QuantRange range, float factor,
+                             INDArray gradient) {
         Layout layout = new Layout(steps, inner, range);
         FloatBuffer in = floats(v);
         FloatBuffer grad = floats(gradient);
-        return tasks(v.length()).map(task -> {
+        double[] sums = tasks(v.length()).map(task -> {
             double[] stepGradient = new double[steps.length];
             Chunk chunk = new Chunk(layout, task.from);
             float[] e = new float[CHUNK];
@@ -110,12 +112,16 @@ final class FusedCpuQuantizer {
                 float[] inside = chunk.clipped; // the clipped values are not needed any more
                 ChunkKernels.insideMask(chunk.scaled, n, layout.lo, layout.hi, inside);
                 float[] terms = chunk.code;
-                ChunkKernels.stepGradientTerms(e, inside, chunk.scaled, n, terms);
+                ChunkKernels.stepGradientTerms(e, factor, inside, chunk.scaled, n, terms);
                 chunk.addSums(terms, stepGradient);
                 grad.put((int) start, e, 0, n);
             }
             return chunk.stepGradients(stepGradient);
         }).reduce(new double[steps.length], FusedCpuQuantizer::add);
+        for (int c = 0; c < sums.length; c++) {
+            sums[c] *= factor;
+        }
+        return sums;
     }
 
     private static double[] add(double[] a, double[] b) {
