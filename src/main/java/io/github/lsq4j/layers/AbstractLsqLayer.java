@@ -157,14 +157,8 @@ public abstract class AbstractLsqLayer extends SameDiffLayer implements LsqLayer
     public SDVariable defineLayer(SameDiff sd, SDVariable layerInput, Map<String, SDVariable> paramTable,
                                   SDVariable mask) {
         // Both quantizers run outside the graph (LsqRuntimeLayer): the variable W holds the quantized
-        // weights while the graph runs, and the steps join the graph only because DL4J requires it.
+        // weights while the graph runs, and the steps are not in it (Dl4jWorkarounds.withoutSteps).
         SDVariable w = paramTable.get(WEIGHT_KEY);
-        if (isQuantizeWeights()) {
-            w = Dl4jWorkarounds.joinGraph(w, paramTable.get(WEIGHT_STEP_KEY));
-        }
-        if (isQuantizeInputs()) {
-            w = Dl4jWorkarounds.joinGraph(w, paramTable.get(INPUT_STEP_KEY));
-        }
         // The activation is applied around the graph, by the runtime layer, as DL4J's stock layers apply it.
         return linear(sd, layerInput, w, hasBias ? paramTable.get(BIAS_KEY) : null);
     }

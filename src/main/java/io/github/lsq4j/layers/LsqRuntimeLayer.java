@@ -5,6 +5,8 @@ import io.github.lsq4j.op.QuietSameDiff;
 import io.github.lsq4j.quant.LsqMath;
 import io.github.lsq4j.quant.Quantizer;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import java.util.Map;
+import org.deeplearning4j.nn.gradient.DefaultGradient;
 import org.deeplearning4j.nn.gradient.Gradient;
 import org.deeplearning4j.nn.layers.samediff.SameDiffLayer;
 import org.deeplearning4j.nn.workspace.ArrayType;
@@ -163,11 +165,7 @@ public class LsqRuntimeLayer extends SameDiffLayer implements QuantizedLayer {
         if (!lsqConf().isQuantizeWeights()) {
             return;
         }
-        if (sameDiff == null) {
-            try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
-                doInit(); // as DL4J does on the first pass, out of workspaces: it makes the array written here
-            }
-        }
+        ensureGraph(); // it makes the array written here
         EagerQuantizer.quantize(getParam(LsqLayerConfig.WEIGHT_KEY), getParam(LsqLayerConfig.WEIGHT_STEP_KEY),
                 lsqConf().getWeightQuantizer(), quantizedWeights);
     }
@@ -191,6 +189,15 @@ public class LsqRuntimeLayer extends SameDiffLayer implements QuantizedLayer {
         view.assign(stepGradient.reshape(view.shape()));
     }
 
+    /** Sets up the layer's graph if it is not yet, as DL4J does on the first pass: out of workspaces. */
+    private void ensureGraph() {
+        if (sameDiff == null) {
+            try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+                doInit();
+            }
+        }
+    }
+
     /**
      * DL4J's set-up of the layer's graph, which binds each parameter variable to the parameter's array;
      * then the weight variable is bound to the quantized weights instead (before the gradient function,
@@ -199,6 +206,8 @@ public class LsqRuntimeLayer extends SameDiffLayer implements QuantizedLayer {
     @Override
     protected void doInit() {
         super.doInit();
+        Dl4jWorkarounds.stepsAsConstants(sameDiff);
+
         if (lsqConf().isQuantizeWeights()) {
             quantizedWeights = getParam(LsqLayerConfig.WEIGHT_KEY).ulike();
             sameDiff.associateArrayWithVariable(quantizedWeights, sameDiff.getVariable(LsqLayerConfig.WEIGHT_KEY));
@@ -218,14 +227,32 @@ public class LsqRuntimeLayer extends SameDiffLayer implements QuantizedLayer {
     }
 
     /**
-     * DL4J's SameDiff backward pass. The first one builds the graph's gradient function, which makes
-     * SameDiff print a line per op on standard output; {@link QuietSameDiff} diverts those to logging.
+     * DL4J's SameDiff backward pass, over the parameters the graph computes with. The steps are not in the
+     * graph (both quantizers run outside it), and M2.1's SameDiff layer asks the graph for the gradient of
+     * every parameter in its table, so for that call its table holds the others only
+     * ({@link Dl4jWorkarounds#withoutSteps}); the result then gets the steps' gradient views back, in
+     * parameter order, for the quantizers' backward passes to fill. The first call builds the graph's
+     * gradient function, which makes SameDiff print a line per op on standard output; {@link QuietSameDiff}
+     * diverts those to logging.
      */
     private Pair<Gradient, INDArray> sameDiffBackprop(INDArray epsilon, LayerWorkspaceMgr workspaceMgr) {
-        if (sameDiff != null && sameDiff.hasGradientFunction()) {
-            return super.backpropGradient(epsilon, workspaceMgr);
+        ensureGraph(); // with the whole table
+        Map<String, INDArray> allParameters = paramTable;
+        paramTable = Dl4jWorkarounds.withoutSteps(allParameters);
+        Pair<Gradient, INDArray> graphResult;
+        try {
+            graphResult = sameDiff != null && sameDiff.hasGradientFunction()
+                    ? super.backpropGradient(epsilon, workspaceMgr)
+                    : QuietSameDiff.call(() -> super.backpropGradient(epsilon, workspaceMgr));
+        } finally {
+            paramTable = allParameters;
         }
-        return QuietSameDiff.call(() -> super.backpropGradient(epsilon, workspaceMgr));
+        Gradient gradient = new DefaultGradient(gradients);
+        for (String key : allParameters.keySet()) {
+            INDArray fromGraph = graphResult.getFirst().getGradientFor(key);
+            gradient.setGradientFor(key, fromGraph != null ? fromGraph : gradTable.get(key));
+        }
+        return new Pair<>(gradient, graphResult.getSecond());
     }
 
     @Override
