@@ -5,8 +5,6 @@ import java.util.Map;
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
-import org.nd4j.linalg.indexing.BooleanIndexing;
-import org.nd4j.linalg.indexing.conditions.Conditions;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -17,10 +15,13 @@ final class WeightSteps {
     private WeightSteps() {
     }
 
-    /** Derives the weight step(s) from the current weights if they are not initialized (all zero). */
+    /**
+     * Derives the weight step(s) from the current weights if they are not initialized: zero, as a new
+     * layer's are ({@link #initialize} sets them all, and {@link #clamp} keeps them positive). Reads one
+     * value: it runs on every pass.
+     */
     static void ensureInitialized(QuantizedLayer layer) {
-        if (layer.lsqConf().isQuantizeWeights()
-                && layer.getParam(LsqLayerConfig.WEIGHT_STEP_KEY).amaxNumber().doubleValue() == 0) {
+        if (layer.lsqConf().isQuantizeWeights() && layer.getParam(LsqLayerConfig.WEIGHT_STEP_KEY).getDouble(0) == 0) {
             initialize(layer);
         }
     }
@@ -46,8 +47,12 @@ final class WeightSteps {
     static void clamp(Map<String, INDArray> paramTable) {
         for (String key : new String[] {LsqLayerConfig.WEIGHT_STEP_KEY, LsqLayerConfig.INPUT_STEP_KEY}) {
             INDArray p = paramTable == null ? null : paramTable.get(key);
-            if (p != null) {
-                BooleanIndexing.replaceWhere(p, LsqMath.MIN_STEP, Conditions.lessThan(LsqMath.MIN_STEP));
+            // element by element: a step array is short (one per tensor or per channel), and this runs after
+            // every update, where a native op call per array costs more
+            for (long i = 0; p != null && i < p.length(); i++) {
+                if (p.getDouble(i) < LsqMath.MIN_STEP) {
+                    p.putScalar(i, LsqMath.MIN_STEP);
+                }
             }
         }
     }

@@ -157,8 +157,10 @@ public final class EagerQuantizer {
         }
         checkSameShape("output", v, out);
         INDArray s = guardedSteps(v, steps, quantizer);
-        if (FusedCpuQuantizer.applies(v, out)) {
-            FusedCpuQuantizer.quantize(v, s.toFloatVector(), inner(v, quantizer), quantizer.range(), out);
+        char order = FusedCpuQuantizer.commonOrder(v, out);
+        if (order != 0) {
+            FusedCpuQuantizer.quantize(v, s.toFloatVector(), FusedCpuQuantizer.channelRun(v.shape(),
+                    quantizer.channelAxis(), order), quantizer.range(), out);
             return out;
         }
         OpExecutioner ex = Nd4j.getExecutioner();
@@ -204,9 +206,11 @@ public final class EagerQuantizer {
         }
         checkSameShape("gradient", v, gradient);
         QuantRange range = quantizer.range();
-        if (FusedCpuQuantizer.applies(v, gradient)) {
+        char order = FusedCpuQuantizer.commonOrder(v, gradient);
+        if (order != 0) {
             float[] s = guardedSteps(v, steps, quantizer).toFloatVector();
-            double[] ds = FusedCpuQuantizer.backward(v, s, inner(v, quantizer), range, (float) factor, gradient);
+            double[] ds = FusedCpuQuantizer.backward(v, s, FusedCpuQuantizer.channelRun(v.shape(),
+                    quantizer.channelAxis(), order), range, (float) factor, gradient);
             for (int c = 0; c < ds.length; c++) {
                 ds[c] *= g;
             }
@@ -246,15 +250,6 @@ public final class EagerQuantizer {
         }
         INDArray s = steps.reshape(expected).castTo(v.dataType()).dup();
         return Transforms.max(s, LsqMath.MIN_STEP, false);
-    }
-
-    /** Elements per run of one channel: the product of the dimensions after the channel axis. */
-    private static long inner(INDArray v, Quantizer quantizer) {
-        long inner = 1;
-        for (int d = quantizer.channelAxis() + 1; d < v.rank(); d++) {
-            inner *= v.size(d);
-        }
-        return inner;
     }
 
     private static double stepScalar(INDArray steps) {

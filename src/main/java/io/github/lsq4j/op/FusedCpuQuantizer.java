@@ -7,7 +7,6 @@ import java.util.stream.IntStream;
 import java.util.stream.Stream;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.api.shape.Shape;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
@@ -37,21 +36,71 @@ final class FusedCpuQuantizer {
     }
 
     /**
-     * @param arrays the arrays a pass reads and writes
-     * @return whether the fused loops can run on them: float, CPU backend, dense C order (views such as
-     *         a layer's parameters included)
+     * @param arrays the arrays a pass reads and writes, all of one shape
+     * @return whether the fused loops can run on them ({@link #commonOrder} is not 0)
      */
     static boolean applies(INDArray... arrays) {
+        return commonOrder(arrays) != 0;
+    }
+
+    /**
+     * The order in which the fused loops walk the arrays' elements: they must be float, in CPU memory, and
+     * each lie contiguously from its first element in that same order, C or Fortran (views such as a
+     * layer's parameters included; a size-1 dimension's stride does not matter, as in ND4J's
+     * {@code [n, 1, h, w]} inputs and {@code [1, 1, in, out]} kernels; DL4J's dense weights are
+     * Fortran-ordered).
+     *
+     * @param arrays the arrays a pass reads and writes, all of one shape
+     * @return {@code 'c'} or {@code 'f'}; 0 if the fused loops cannot run on them
+     */
+    static char commonOrder(INDArray... arrays) {
         if (!Nd4j.getEnvironment().isCPU()) {
-            return false;
+            return 0;
         }
+        char order = 0;
         for (INDArray a : arrays) {
-            if (a.dataType() != DataType.FLOAT || a.ordering() != 'c' || !Shape.hasDefaultStridesForShape(a)
-                    || a.offset() + a.length() > Integer.MAX_VALUE - CHUNK) {
-                return false;
+            if (a.dataType() != DataType.FLOAT || a.offset() + a.length() > Integer.MAX_VALUE - CHUNK) {
+                return 0;
+            }
+            char own = contiguous(a, 'c') ? 'c' : contiguous(a, 'f') ? 'f' : 0;
+            if (own == 0 || (order != 0 && own != order && !(contiguous(a, order)))) {
+                return 0;
+            }
+            if (order == 0) {
+                order = own;
             }
         }
+        return order;
+    }
+
+    /** Whether the array's elements follow each other in {@code order} (ignoring size-1 dimensions). */
+    private static boolean contiguous(INDArray a, char order) {
+        long[] shape = a.shape();
+        long[] stride = a.stride();
+        long expected = 1;
+        for (int k = 0; k < shape.length; k++) {
+            int d = order == 'c' ? shape.length - 1 - k : k;
+            if (shape[d] != 1 && stride[d] != expected) {
+                return false;
+            }
+            expected *= shape[d];
+        }
         return true;
+    }
+
+    /**
+     * @param shape the data's shape
+     * @param axis  the channel axis
+     * @param order the order the loops walk the data in ({@link #commonOrder})
+     * @return how many consecutive elements share a channel: the product of the dimensions after the
+     *         axis in C order, before it in Fortran order
+     */
+    static long channelRun(long[] shape, int axis, char order) {
+        long run = 1;
+        for (int d = order == 'c' ? axis + 1 : 0; d < (order == 'c' ? shape.length : axis); d++) {
+            run *= shape[d];
+        }
+        return run;
     }
 
     /**

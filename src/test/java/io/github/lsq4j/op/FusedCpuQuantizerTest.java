@@ -13,6 +13,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.INDArrayIndex;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.nd4j.linalg.ops.transforms.Transforms;
 
@@ -36,7 +37,11 @@ class FusedCpuQuantizerTest {
                 Arguments.of(Quantizer.signed(2).perChannel(0), new long[] {16, 3, 3, 8}),
                 Arguments.of(Quantizer.unsigned(4).perChannel(1), new long[] {1200, 120}),
                 // a channel cycle too long to spell out: summed per run, a run split between the two tasks
-                Arguments.of(Quantizer.signed(4).perChannel(0), new long[] {3, 30_000}));
+                Arguments.of(Quantizer.signed(4).perChannel(0), new long[] {3, 30_000}),
+                // size-1 dimensions, whose strides ND4J does not keep at the C default (a one-channel image
+                // batch, a 1x1 kernel)
+                Arguments.of(Quantizer.unsigned(8), new long[] {32, 1, 28, 28}),
+                Arguments.of(Quantizer.signed(4).perChannel(3), new long[] {1, 1, 16, 32}));
     }
 
     @ParameterizedTest
@@ -60,16 +65,16 @@ class FusedCpuQuantizerTest {
 
         INDArray denseV = offsetView(v);
         assertTrue(denseV.offset() > 0 && FusedCpuQuantizer.applies(denseV), "a dense view takes the fused loops");
-        INDArray viewV = fOrder(v);
-        assertFalse(FusedCpuQuantizer.applies(viewV), "Fortran order takes the array ops");
+        INDArray viewV = strided(v);
+        assertFalse(FusedCpuQuantizer.applies(viewV), "a strided view takes the array ops");
 
         INDArray fusedOut = EagerQuantizer.quantize(denseV, steps, q, Nd4j.createUninitialized(DataType.FLOAT, shape));
-        INDArray opsOut = EagerQuantizer.quantize(viewV, steps, q, fOrder(Nd4j.zeros(DataType.FLOAT, shape)));
+        INDArray opsOut = EagerQuantizer.quantize(viewV, steps, q, strided(Nd4j.zeros(DataType.FLOAT, shape)));
         assertArrayEquals(zeroSigned(opsOut), zeroSigned(fusedOut), "quantized values");
 
         double g = q.stepGradientScale(shape, false);
         INDArray fusedGrad = upstream.dup();
-        INDArray opsGrad = fOrder(upstream);
+        INDArray opsGrad = strided(upstream);
         INDArray fusedSteps = EagerQuantizer.backward(denseV, steps, q, g, fusedGrad);
         INDArray opsSteps = EagerQuantizer.backward(viewV, steps, q, g, opsGrad);
         assertArrayEquals(zeroSigned(opsGrad), zeroSigned(fusedGrad), "dL/dv");
@@ -87,6 +92,34 @@ class FusedCpuQuantizerTest {
     }
 
     /**
+     * Fortran-ordered data (DL4J's dense weights and their gradients) takes the fused loops too, walked
+     * in its own order, with the C-ordered data's results, per tensor and per channel.
+     */
+    @ParameterizedTest
+    @MethodSource("cases")
+    void fortranOrderTakesTheFusedLoopsWithTheSameResults(Quantizer q, long[] shape) {
+        Nd4j.getRandom().setSeed(11);
+        INDArray v = Nd4j.randn(DataType.FLOAT, shape);
+        long channels = q.isPerChannel() ? shape[q.channelAxis()] : 1;
+        INDArray steps = Nd4j.linspace(DataType.FLOAT, 0.05, 0.3, channels);
+        INDArray upstream = Nd4j.randn(DataType.FLOAT, shape);
+        double g = q.stepGradientScale(shape, false);
+        INDArray fortranV = v.dup('f');
+        assertTrue(FusedCpuQuantizer.applies(fortranV, fortranV.ulike()), "Fortran order takes the fused loops");
+
+        INDArray cOut = EagerQuantizer.quantize(v, steps, q, v.ulike());
+        INDArray fOut = EagerQuantizer.quantize(fortranV, steps, q, Nd4j.createUninitialized(DataType.FLOAT, shape, 'f'));
+        assertArrayEquals(zeroSigned(cOut), zeroSigned(fOut), "quantized values");
+        INDArray cGrad = upstream.dup('c');
+        INDArray fGrad = upstream.dup('f');
+        INDArray cSteps = EagerQuantizer.backward(v, steps, q, g, cGrad);
+        INDArray fSteps = EagerQuantizer.backward(fortranV, steps, q, g, fGrad);
+        assertArrayEquals(zeroSigned(cGrad), zeroSigned(fGrad), "dL/dv");
+        assertArrayEquals(cSteps.toDoubleVector(), fSteps.toDoubleVector(),
+                1e-6 * Transforms.abs(cSteps).maxNumber().doubleValue(), "dL/ds");
+    }
+
+    /**
      * A gradient factor applied in the backward pass (how the layers undo M2.1's doubled SameDiff
      * gradients) gives what scaling the incoming gradient first gives, on both paths: halving is exact.
      */
@@ -99,7 +132,7 @@ class FusedCpuQuantizerTest {
         INDArray steps = Nd4j.linspace(DataType.FLOAT, 0.05, 0.3, channels);
         INDArray upstream = Nd4j.randn(DataType.FLOAT, shape);
         double g = q.stepGradientScale(shape, false);
-        for (INDArray data : new INDArray[] {offsetView(v), fOrder(v)}) {
+        for (INDArray data : new INDArray[] {offsetView(v), strided(v)}) {
             INDArray scaledFirst = upstream.mul(0.5).dup(data.ordering());
             INDArray expectedSteps = EagerQuantizer.backward(data, steps, q, g, scaledFirst);
             INDArray inPass = upstream.dup(data.ordering());
@@ -118,8 +151,8 @@ class FusedCpuQuantizerTest {
         v.putScalar(70_000, Float.POSITIVE_INFINITY);
         v.putScalar(119_999, Float.NEGATIVE_INFINITY);
         assertEquals(3, EagerQuantizer.quantizeCountingNonFinite(v, 0.1, Quantizer.signed(4), v.ulike()), "fused");
-        assertEquals(3, EagerQuantizer.quantizeCountingNonFinite(fOrder(v), 0.1, Quantizer.signed(4),
-                fOrder(v)), "array ops");
+        assertEquals(3, EagerQuantizer.quantizeCountingNonFinite(strided(v), 0.1, Quantizer.signed(4),
+                strided(v)), "array ops");
         v.putScalar(5, 1f);
         v.putScalar(70_000, 1f);
         v.putScalar(119_999, 1f);
@@ -135,9 +168,24 @@ class FusedCpuQuantizerTest {
         return inner;
     }
 
-    /** The same values in Fortran order: the fused loops do not apply, the array ops do. */
-    private static INDArray fOrder(INDArray a) {
-        return a.dup('f');
+    /**
+     * The same values in a view that skips every other index of the first dimension longer than 1: the
+     * fused loops do not apply, the array ops do.
+     */
+    private static INDArray strided(INDArray a) {
+        int axis = 0;
+        while (a.size(axis) == 1) {
+            axis++;
+        }
+        long[] doubled = a.shape().clone();
+        doubled[axis] *= 2;
+        INDArrayIndex[] everyOther = new INDArrayIndex[a.rank()];
+        for (int d = 0; d < a.rank(); d++) {
+            everyOther[d] = d == axis ? NDArrayIndex.interval(0, 2, doubled[d]) : NDArrayIndex.all();
+        }
+        INDArray view = Nd4j.create(DataType.FLOAT, doubled).get(everyOther);
+        view.assign(a);
+        return view;
     }
 
     /** The values of a view: a layer's parameters are views into one buffer. */
