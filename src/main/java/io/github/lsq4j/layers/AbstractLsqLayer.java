@@ -105,6 +105,9 @@ public abstract class AbstractLsqLayer extends SameDiffLayer implements LsqLayer
      */
     protected abstract SDVariable linear(SameDiff sd, SDVariable x, SDVariable w, SDVariable bias);
 
+    /** @return the same linear operation as eager ND4J ops, which the runtime layer runs */
+    abstract EagerLinear eagerLinear();
+
     /**
      * Checks subclass-specific settings; called by the builders' {@code build()}.
      *
@@ -156,11 +159,9 @@ public abstract class AbstractLsqLayer extends SameDiffLayer implements LsqLayer
     @Override
     public SDVariable defineLayer(SameDiff sd, SDVariable layerInput, Map<String, SDVariable> paramTable,
                                   SDVariable mask) {
-        // Both quantizers run outside the graph (LsqRuntimeLayer): the variable W holds the quantized
-        // weights while the graph runs, and the steps are not in it (Dl4jWorkarounds.withoutSteps).
-        SDVariable w = paramTable.get(WEIGHT_KEY);
-        // The activation is applied around the graph, by the runtime layer, as DL4J's stock layers apply it.
-        return linear(sd, layerInput, w, hasBias ? paramTable.get(BIAS_KEY) : null);
+        // The layer's linear operation on the input and weights as it computes with them: the runtime
+        // layer runs it as eager ops (eagerLinear), with the quantizers and the activation around it.
+        return linear(sd, layerInput, paramTable.get(WEIGHT_KEY), hasBias ? paramTable.get(BIAS_KEY) : null);
     }
 
     @Override

@@ -137,14 +137,12 @@ public final class InputQuantization {
      *
      * @param x        the layer input
      * @param step     the step, from {@link #backwardStep}
-     * @param factor   what {@code gradient} is multiplied by to give {@code dL/dxhat} (applied in the pass)
-     * @param gradient on entry {@code dL/dxhat / factor}, on return {@code dL/dx}
+     * @param gradient on entry {@code dL/dxhat}, on return {@code dL/dx}
      * @return {@code dL/ds} of the input step, with the paper's gradient scale
      */
-    double backward(INDArray x, double step, double factor, INDArray gradient) {
+    double backward(INDArray x, double step, INDArray gradient) {
         Quantizer quantizer = quantizer();
-        return EagerQuantizer.backward(x, step, quantizer, quantizer.stepGradientScale(x.shape(), true), factor,
-                gradient);
+        return EagerQuantizer.backward(x, step, quantizer, quantizer.stepGradientScale(x.shape(), true), gradient);
     }
 
     /** The paper's initial input step for one batch. */

@@ -74,9 +74,22 @@ public class LsqConv2D extends AbstractLsqLayer {
 
     @Override
     protected SDVariable linear(SameDiff sd, SDVariable x, SDVariable w, SDVariable bias) {
-        boolean dilated = dilation[0] != 1 || dilation[1] != 1;
-        SDVariable kernel = dilated ? dilateKernel(sd, w) : w;
-        Conv2DConfig config = Conv2DConfig.builder()
+        SDVariable kernel = isDilated() ? dilateKernel(sd, w) : w;
+        return sd.cnn().conv2d(x, kernel, bias, conv2DConfig());
+    }
+
+    @Override
+    EagerLinear eagerLinear() {
+        return new ConvLinear(this);
+    }
+
+    boolean isDilated() {
+        return dilation[0] != 1 || dilation[1] != 1;
+    }
+
+    /** The convolution of the graph and of {@link ConvLinear}: NCHW, {@code [kH, kW, nIn, nOut]}, no dilation. */
+    Conv2DConfig conv2DConfig() {
+        return Conv2DConfig.builder()
                 .kH(effectiveKernel(0)).kW(effectiveKernel(1))
                 .sH(stride[0]).sW(stride[1])
                 .pH(padding[0]).pW(padding[1])
@@ -85,7 +98,6 @@ public class LsqConv2D extends AbstractLsqLayer {
                 .dataFormat(Conv2DConfig.NCHW)
                 .weightsFormat(WeightsFormat.YXIO)
                 .build();
-        return sd.cnn().conv2d(x, kernel, bias, config);
     }
 
     private int effectiveKernel(int d) {

@@ -65,6 +65,11 @@ public class LsqDense extends AbstractLsqLayer {
     }
 
     @Override
+    EagerLinear eagerLinear() {
+        return new DenseLinear(nOut);
+    }
+
+    @Override
     public InputType getOutputType(int layerIndex, InputType inputType) {
         return InputType.feedForward(nOut);
     }

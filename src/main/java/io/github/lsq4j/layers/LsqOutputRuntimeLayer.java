@@ -122,7 +122,7 @@ public class LsqOutputRuntimeLayer extends BaseOutputLayer<LsqOutputLayer> imple
         }
         if (inputQuantization.isOn()) {
             INDArray view = gradientViews.get(LsqLayerConfig.INPUT_STEP_KEY);
-            view.assign(inputQuantization.backward(x, inputStep, 1.0, result.getSecond()));
+            view.assign(inputQuantization.backward(x, inputStep, result.getSecond()));
             gradients.put(LsqLayerConfig.INPUT_STEP_KEY, view);
         }
         return result;

@@ -75,22 +75,20 @@ final class ChunkKernels {
 
     /**
      * The step gradient's terms {@code e * (round(c) - inside * v/s)} into {@code code}, and the gradient
-     * of {@code v}, {@code e * inside * factor}, into {@code e}. {@code round(c) - v/s} is exact where
-     * inside (the two are within 0.5), so each term is the exact product rounded once to float.
+     * of {@code v}, {@code e * inside}, into {@code e}. {@code round(c) - v/s} is exact where inside (the
+     * two are within 0.5), so each term is the exact product rounded once to float.
      *
-     * @param e      on entry the incoming gradient, on return {@code dL/dv}
-     * @param factor what the incoming gradient is multiplied by to give {@code dL/dvhat}
+     * @param e      on entry {@code dL/dvhat}, on return {@code dL/dv}
      * @param inside the mask of {@link #insideMask}
      * @param scaled {@code v/s}
-     * @param code   on entry {@code round(c)}, on return the terms (of the incoming gradient, not yet
-     *               multiplied by {@code factor})
+     * @param code   on entry {@code round(c)}, on return the terms
      */
-    static void stepGradientTerms(float[] e, float factor, float[] inside, float[] scaled, int n, float[] code) {
+    static void stepGradientTerms(float[] e, float[] inside, float[] scaled, int n, float[] code) {
         for (int k = 0; k < n; k++) {
             float ek = e[k];
             float m = inside[k];
             code[k] = ek * (code[k] - m * scaled[k]);
-            e[k] = ek * m * factor;
+            e[k] = ek * m;
         }
     }
 

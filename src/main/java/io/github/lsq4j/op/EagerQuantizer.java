@@ -99,32 +99,12 @@ public final class EagerQuantizer {
      * @return {@code dL/ds}, already multiplied by {@code g}
      */
     public static double backward(INDArray v, double step, Quantizer quantizer, double g, INDArray gradient) {
-        return backward(v, step, quantizer, g, 1.0, gradient);
-    }
-
-    /**
-     * {@link #backward(INDArray, double, Quantizer, double, INDArray)} of a gradient that is to be
-     * multiplied by {@code factor} first, in the same pass: a caller whose incoming gradient is off by a
-     * known factor (DL4J M2.1's SameDiff layers' are 2x too large) saves a pass over it.
-     *
-     * @param v         the data that was quantized
-     * @param step      the step size used in the forward pass
-     * @param quantizer the quantizer, per tensor
-     * @param g         the step-size gradient scale ({@link Quantizer#stepGradientScale})
-     * @param factor    what the incoming gradient is multiplied by to give {@code dL/dvhat}
-     * @param gradient  on entry {@code dL/dvhat / factor}, on return {@code dL/dv}; same shape as {@code v}
-     * @return {@code dL/ds}, already multiplied by {@code g}
-     */
-    public static double backward(INDArray v, double step, Quantizer quantizer, double g, double factor,
-                                  INDArray gradient) {
         QuantRange range = perTensorRange(quantizer);
         checkSameShape("gradient", v, gradient);
         double s = guarded(step);
         if (FusedCpuQuantizer.applies(v, gradient)) {
-            return g * FusedCpuQuantizer.backward(v, new float[] {(float) s}, v.length(), range, (float) factor,
-                    gradient)[0];
+            return g * FusedCpuQuantizer.backward(v, new float[] {(float) s}, v.length(), range, gradient)[0];
         }
-        applyFactor(factor, gradient);
         OpExecutioner ex = Nd4j.getExecutioner();
         INDArray scaled = v.ulike();
         ex.exec(new ScalarMultiplication(v, null, scaled, reciprocal(v.dataType(), s)));
@@ -182,26 +162,8 @@ public final class EagerQuantizer {
      * @return {@code dL/ds}, a vector of one element per step, already multiplied by {@code g}
      */
     public static INDArray backward(INDArray v, INDArray steps, Quantizer quantizer, double g, INDArray gradient) {
-        return backward(v, steps, quantizer, g, 1.0, gradient);
-    }
-
-    /**
-     * {@link #backward(INDArray, INDArray, Quantizer, double, INDArray)} of a gradient that is to be
-     * multiplied by {@code factor} first, in the same pass (see
-     * {@link #backward(INDArray, double, Quantizer, double, double, INDArray)}).
-     *
-     * @param v         the data that was quantized
-     * @param steps     the steps used in the forward pass
-     * @param quantizer the quantizer
-     * @param g         the step-size gradient scale ({@link Quantizer#stepGradientScale})
-     * @param factor    what the incoming gradient is multiplied by to give {@code dL/dvhat}
-     * @param gradient  on entry {@code dL/dvhat / factor}, on return {@code dL/dv}
-     * @return {@code dL/ds}, a vector of one element per step, already multiplied by {@code g}
-     */
-    public static INDArray backward(INDArray v, INDArray steps, Quantizer quantizer, double g, double factor,
-                                    INDArray gradient) {
         if (!quantizer.isPerChannel()) {
-            double ds = backward(v, stepScalar(steps), quantizer, g, factor, gradient);
+            double ds = backward(v, stepScalar(steps), quantizer, g, gradient);
             return Nd4j.createFromArray(ds).castTo(v.dataType());
         }
         checkSameShape("gradient", v, gradient);
@@ -210,13 +172,12 @@ public final class EagerQuantizer {
         if (order != 0) {
             float[] s = guardedSteps(v, steps, quantizer).toFloatVector();
             double[] ds = FusedCpuQuantizer.backward(v, s, FusedCpuQuantizer.channelRun(v.shape(),
-                    quantizer.channelAxis(), order), range, (float) factor, gradient);
+                    quantizer.channelAxis(), order), range, gradient);
             for (int c = 0; c < ds.length; c++) {
                 ds[c] *= g;
             }
             return Nd4j.createFromArray(ds).castTo(v.dataType());
         }
-        applyFactor(factor, gradient);
         int axis = quantizer.channelAxis();
         int[] others = IntStream.range(0, v.rank()).filter(d -> d != axis).toArray();
         OpExecutioner ex = Nd4j.getExecutioner();
@@ -232,13 +193,6 @@ public final class EagerQuantizer {
         ex.exec(new Step(mask, mask, 0.0));
         gradient.muli(mask);
         return sumGradTimesCodes.subi(gradient.mul(scaled).sum(others)).muli(g);
-    }
-
-    /** The array-op path's first pass: the incoming gradient times {@code factor}, in place. */
-    private static void applyFactor(double factor, INDArray gradient) {
-        if (factor != 1.0) {
-            gradient.muli(factor);
-        }
     }
 
     /** The steps as a vector of the data's type, guarded to at least {@link LsqMath#MIN_STEP}. */

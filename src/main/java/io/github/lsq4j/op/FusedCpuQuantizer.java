@@ -140,16 +140,14 @@ final class FusedCpuQuantizer {
      * @param steps    the (guarded) steps used in the forward pass
      * @param inner    elements per run of one channel
      * @param range    the integer range
-     * @param factor   what {@code gradient} is multiplied by to give {@code dL/dvhat}
-     * @param gradient on entry {@code dL/dvhat / factor}, on return {@code dL/dv}
+     * @param gradient on entry {@code dL/dvhat}, on return {@code dL/dv}
      * @return the step gradients, one per step
      */
-    static double[] backward(INDArray v, float[] steps, long inner, QuantRange range, float factor,
-                             INDArray gradient) {
+    static double[] backward(INDArray v, float[] steps, long inner, QuantRange range, INDArray gradient) {
         Layout layout = new Layout(steps, inner, range);
         FloatBuffer in = floats(v);
         FloatBuffer grad = floats(gradient);
-        double[] sums = tasks(v.length()).map(task -> {
+        return tasks(v.length()).map(task -> {
             double[] stepGradient = new double[steps.length];
             Chunk chunk = new Chunk(layout, task.from);
             float[] e = new float[CHUNK];
@@ -161,16 +159,12 @@ final class FusedCpuQuantizer {
                 float[] inside = chunk.clipped; // the clipped values are not needed any more
                 ChunkKernels.insideMask(chunk.scaled, n, layout.lo, layout.hi, inside);
                 float[] terms = chunk.code;
-                ChunkKernels.stepGradientTerms(e, factor, inside, chunk.scaled, n, terms);
+                ChunkKernels.stepGradientTerms(e, inside, chunk.scaled, n, terms);
                 chunk.addSums(terms, stepGradient);
                 grad.put((int) start, e, 0, n);
             }
             return chunk.stepGradients(stepGradient);
         }).reduce(new double[steps.length], FusedCpuQuantizer::add);
-        for (int c = 0; c < sums.length; c++) {
-            sums[c] *= factor;
-        }
-        return sums;
     }
 
     private static double[] add(double[] a, double[] b) {

@@ -26,7 +26,8 @@ import org.nd4j.linalg.learning.config.Sgd;
  * With quantization off, LSQ layers must compute exactly what DL4J's stock ConvolutionLayer and
  * DenseLayer compute: outputs, parameter gradients and the epsilon passed down, in double precision,
  * in a stacked MultiLayerNetwork and in a ComputationGraph with batch norm and a residual add. This is
- * what proves the fix of DL4J M2.1's doubled SameDiff-layer gradients.
+ * what proves that the runtime layer, which runs the graph's ops itself, escapes DL4J M2.1's doubled
+ * SameDiff-layer gradients.
  */
 class LsqStockEquivalenceTest {
     private static final double TOL = 1e-6;
@@ -111,8 +112,8 @@ class LsqStockEquivalenceTest {
     }
 
     /**
-     * Without the fix, a SameDiff layer's gradients are 2x too large in DL4J M2.1. This canary fails if
-     * a DL4J upgrade fixes the bug, so that the halving in LsqRuntimeLayer can be removed.
+     * Run by DL4J's own SameDiff layer runtime, a layer's gradients are 2x too large in M2.1: one reason
+     * LsqRuntimeLayer runs its graph's ops itself. This canary fails if a DL4J upgrade fixes the bug.
      */
     @Test
     void stockSameDiffRuntimeLayerDoublesGradients() {

@@ -123,16 +123,16 @@ class ChunkKernelsTest {
         float[] inside = {1f, 0f, 1f, 0f};
         float[] scaled = {1.25f, 9f, -0.75f, -9f};
         float[] code = {1f, 7f, -1f, -8f};
-        ChunkKernels.stepGradientTerms(e, 0.5f, inside, scaled, 4, code);
-        // e * (round(c) - inside * v/s), of the incoming gradient
+        ChunkKernels.stepGradientTerms(e, inside, scaled, 4, code);
+        // e * (round(c) - inside * v/s)
         assertEquals(2f * (1f - 1.25f), code[0]);
         assertEquals(-3f * 7f, code[1]);
         assertEquals(0.5f * (-1f + 0.75f), code[2]);
         assertEquals(4f * -8f, code[3]);
-        // e * inside * factor
-        assertEquals(1f, e[0]);
+        // e * inside
+        assertEquals(2f, e[0]);
         assertEquals(0f, e[1] + 0.0f);
-        assertEquals(0.25f, e[2]);
+        assertEquals(0.5f, e[2]);
         assertEquals(0f, e[3]);
     }
 

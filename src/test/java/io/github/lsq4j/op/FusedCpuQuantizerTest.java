@@ -119,31 +119,6 @@ class FusedCpuQuantizerTest {
                 1e-6 * Transforms.abs(cSteps).maxNumber().doubleValue(), "dL/ds");
     }
 
-    /**
-     * A gradient factor applied in the backward pass (how the layers undo M2.1's doubled SameDiff
-     * gradients) gives what scaling the incoming gradient first gives, on both paths: halving is exact.
-     */
-    @ParameterizedTest
-    @MethodSource("cases")
-    void aGradientFactorEqualsScalingTheGradientFirst(Quantizer q, long[] shape) {
-        Nd4j.getRandom().setSeed(7);
-        INDArray v = Nd4j.randn(DataType.FLOAT, shape);
-        long channels = q.isPerChannel() ? shape[q.channelAxis()] : 1;
-        INDArray steps = Nd4j.linspace(DataType.FLOAT, 0.05, 0.3, channels);
-        INDArray upstream = Nd4j.randn(DataType.FLOAT, shape);
-        double g = q.stepGradientScale(shape, false);
-        for (INDArray data : new INDArray[] {offsetView(v), strided(v)}) {
-            INDArray scaledFirst = upstream.mul(0.5).dup(data.ordering());
-            INDArray expectedSteps = EagerQuantizer.backward(data, steps, q, g, scaledFirst);
-            INDArray inPass = upstream.dup(data.ordering());
-            INDArray stepGradients = EagerQuantizer.backward(data, steps, q, g, 0.5, inPass);
-            String path = FusedCpuQuantizer.applies(data) ? "fused" : "array ops";
-            assertArrayEquals(zeroSigned(scaledFirst), zeroSigned(inPass), path + ": dL/dv");
-            assertArrayEquals(expectedSteps.toDoubleVector(), stepGradients.toDoubleVector(),
-                    1e-7 * Transforms.abs(expectedSteps).maxNumber().doubleValue(), path + ": dL/ds");
-        }
-    }
-
     @org.junit.jupiter.api.Test
     void bothPathsCountNanAndInfinity() {
         INDArray v = Nd4j.randn(DataType.FLOAT, 300, 400);
