@@ -26,7 +26,8 @@ import org.nd4j.shade.jackson.annotation.JsonAnySetter;
  * {@value #WEIGHT_KEY}, bias {@value #BIAS_KEY}, weight step(s) {@value #WEIGHT_STEP_KEY}, input step
  * {@value #INPUT_STEP_KEY}), how the quantizers are put in front of the layer's linear operation, and
  * the per-parameter updater and regularization rules. The layer's SameDiff graph is its linear
- * operation; both quantizers and the activation run around it, in {@link LsqRuntimeLayer}.
+ * operation; {@link LsqRuntimeLayer} runs the same ops eagerly ({@link #eagerLinear()}), with both
+ * quantizers and the activation around them.
  *
  * <p>Parameters:
  * <ul>
@@ -38,8 +39,7 @@ import org.nd4j.shade.jackson.annotation.JsonAnySetter;
  *   <li>{@value #INPUT_STEP_KEY}: the input step {@code [1, 1]}, only if the inputs are quantized.</li>
  * </ul>
  * A quantizer that is switched off has no step parameter at all, so with both off the layer has
- * exactly the parameters of its stock DL4J twin (DL4J's SameDiff layers fail to build gradients for
- * parameters that take no part in the graph).
+ * exactly the parameters of its stock DL4J twin.
  *
  * <p>The LSQ options are two {@link io.github.lsq4j.quant.Quantizer} values: {@link #getWeightQuantizer()} and
  * {@link #getInputQuantizer()}, null when that quantizer is off. The builders' one-line settings

@@ -10,6 +10,7 @@ import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -30,8 +31,8 @@ import org.openjdk.jmh.annotations.Warmup;
  * <ul>
  *   <li>{@code fused}: {@link EagerQuantizer} on a dense array, the path the layers take (one fused
  *       Java loop per pass on CPU);</li>
- *   <li>{@code arrayOps}: {@link EagerQuantizer} on Fortran-order arrays, which take its ND4J array-op
- *       fallback;</li>
+ *   <li>{@code arrayOps}: {@link EagerQuantizer} on strided views (every other row), which take its ND4J
+ *       array-op fallback;</li>
  *   <li>{@code graph}: {@link LsqOp} in a SameDiff graph, for users' own graphs.</li>
  * </ul>
  * Run (from {@code samples/}): {@code mvn -q exec:exec@jmh} (all) or with
@@ -83,10 +84,10 @@ public class QuantizerJmh {
                 gradient = upstream;
             }
             case "arrayOps" -> {
-                // Fortran order: EagerQuantizer takes its array-op path
-                v = data.dup('f');
-                out = data.dup('f');
-                gradient = upstream.dup('f');
+                // every other row of a larger array: not contiguous, so EagerQuantizer takes its array-op path
+                v = everyOtherRow(data);
+                out = everyOtherRow(data);
+                gradient = everyOtherRow(upstream);
             }
             case "graph" -> {
                 sd = SameDiff.create();
@@ -98,6 +99,13 @@ public class QuantizerJmh {
             }
             default -> throw new IllegalArgumentException("path " + path);
         }
+    }
+
+    /** The values of {@code a} in a view of every other row of a twice-as-tall array. */
+    private static INDArray everyOtherRow(INDArray a) {
+        INDArray view = Nd4j.create(DataType.FLOAT, 2 * a.rows(), a.columns())
+                .get(NDArrayIndex.interval(0, 2, 2 * a.rows()), NDArrayIndex.all());
+        return view.assign(a);
     }
 
     @Benchmark
