@@ -27,9 +27,9 @@ import org.nd4j.linalg.ops.transforms.Transforms;
  * not be part of a SameDiff graph, such as a layer's input or an output layer's weights. Per tensor
  * with a {@code double} step; per tensor or per channel with a vector of steps.
  *
- * <p>On float data in CPU memory each pass is one fused loop ({@link FusedCpuQuantizer}), with the same
- * values; elsewhere (double, other backends, views) it is array operations: 5 passes forward, 11
- * backward.
+ * <p>On contiguous float data in CPU memory (C or Fortran order) each pass is one fused pass
+ * ({@link FusedCpuQuantizer}), with the same values; elsewhere (double, other backends, non-contiguous
+ * views) it is array operations: 5 passes forward, 11 backward.
  *
  * <p>Why it exists: built from stock SameDiff ops, the quantizer takes about 45 graph operations for
  * its forward and backward pass, most of them allocating a data-sized array, and SameDiff's per-op
