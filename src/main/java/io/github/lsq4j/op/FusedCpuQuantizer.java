@@ -29,8 +29,13 @@ import org.nd4j.linalg.factory.Nd4j;
 final class FusedCpuQuantizer {
     /** Elements per chunk: a task's 7 working arrays (8 KB each) stay in the L1 and L2 caches. */
     private static final int CHUNK = 2048;
-    /** Below this many elements, one thread: splitting costs more than it saves. */
-    private static final int PARALLEL_MIN = 1 << 16;
+    /**
+     * Below this many elements, one thread. In a training step a second thread gains nothing on the
+     * 2-core machine of BENCHMARKS.md (ND4J's native threads spin on the other core after each op) and
+     * made the input quantizer's forward passes of ResNet-8 (up to 1.6M elements) 20% slower; alone, two
+     * threads halve the time. Longer passes outlast the spinning.
+     */
+    private static final int PARALLEL_MIN = 1 << 22;
 
     private FusedCpuQuantizer() {
     }

@@ -36,8 +36,11 @@ class FusedCpuQuantizerTest {
                 Arguments.of(Quantizer.signed(4).perChannel(1), new long[] {64, 10}),
                 Arguments.of(Quantizer.signed(2).perChannel(0), new long[] {16, 3, 3, 8}),
                 Arguments.of(Quantizer.unsigned(4).perChannel(1), new long[] {1200, 120}),
-                // a channel cycle too long to spell out: summed per run, a run split between the two tasks
+                // a channel cycle too long to spell out: summed per run
                 Arguments.of(Quantizer.signed(4).perChannel(0), new long[] {3, 30_000}),
+                // long enough for two threads: per tensor, and per run with a run split between the tasks
+                Arguments.of(Quantizer.signed(3), new long[] {4_194_305}),
+                Arguments.of(Quantizer.signed(4).perChannel(0), new long[] {3, 1_400_001}),
                 // size-1 dimensions, whose strides ND4J does not keep at the C default (a one-channel image
                 // batch, a 1x1 kernel)
                 Arguments.of(Quantizer.unsigned(8), new long[] {32, 1, 28, 28}),
