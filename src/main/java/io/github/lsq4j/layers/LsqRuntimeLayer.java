@@ -137,7 +137,7 @@ public class LsqRuntimeLayer extends SameDiffLayer implements QuantizedLayer {
         if (inputQuantization.isOn()) {
             gradTable.get(LsqLayerConfig.INPUT_STEP_KEY).assign(inputQuantization.backward(input, inputStep, dx));
         }
-        if (quantizedWeights != null) {
+        if (lsqConf().isQuantizeWeights()) {
             weightQuantizerBackward(dw);
         }
         Gradient gradient = new DefaultGradient(gradients);
