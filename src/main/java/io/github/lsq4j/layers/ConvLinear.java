@@ -19,6 +19,8 @@ final class ConvLinear implements EagerLinear {
     private final LsqConv2D conf;
     private final Conv2DConfig config;
     private final long[] spreadShape;
+    /** {@code conv2d}'s integer arguments, which {@code conv2d_bp} takes too; set on the first backward pass. */
+    private int[] integerArguments;
 
     ConvLinear(LsqConv2D conf) {
         this.conf = conf;
@@ -45,15 +47,17 @@ final class ConvLinear implements EagerLinear {
     public void backward(INDArray x, INDArray w, INDArray bias, INDArray dz, INDArray dx, INDArray dw, INDArray db) {
         INDArray kernel = kernel(w);
         INDArray dKernel = spreadShape == null ? dw : kernel.ulike();
-        // conv2d_bp takes conv2d's integer arguments
-        long[] args = new Conv2D(new INDArray[] {x, kernel}, new INDArray[] {dz}, config).iArgs();
+        if (integerArguments == null) {
+            integerArguments = Arrays.stream(new Conv2D(new INDArray[] {x, kernel}, new INDArray[] {dz}, config).iArgs())
+                    .mapToInt(Math::toIntExact).toArray();
+        }
         DynamicCustomOp.DynamicCustomOpsBuilder op = DynamicCustomOp.builder("conv2d_bp");
         if (bias == null) {
             op.addInputs(x, kernel, dz).addOutputs(dx, dKernel);
         } else {
             op.addInputs(x, kernel, bias, dz).addOutputs(dx, dKernel, db);
         }
-        Nd4j.exec(op.addIntegerArguments(Arrays.stream(args).mapToInt(Math::toIntExact).toArray()).build());
+        Nd4j.exec(op.addIntegerArguments(integerArguments).build());
         if (spreadShape != null) {
             dw.assign(dKernel.get(taps()));
         }

@@ -67,12 +67,11 @@ final class FusedCpuQuantizer {
             if (a.dataType() != DataType.FLOAT || a.offset() + a.length() > Integer.MAX_VALUE - CHUNK) {
                 return 0;
             }
-            char own = contiguous(a, 'c') ? 'c' : contiguous(a, 'f') ? 'f' : 0;
-            if (own == 0 || (order != 0 && own != order && !(contiguous(a, order)))) {
-                return 0;
-            }
             if (order == 0) {
-                order = own;
+                order = contiguous(a, 'c') ? 'c' : contiguous(a, 'f') ? 'f' : 0; // the first array decides
+            }
+            if (order == 0 || !contiguous(a, order)) {
+                return 0;
             }
         }
         return order;
@@ -126,7 +125,8 @@ final class FusedCpuQuantizer {
             Chunk chunk = new Chunk(layout, task.from);
             long nonFinite = 0;
             for (long start = task.from; start < task.to; start += CHUNK) {
-                int n = chunk.next((int) Math.min(CHUNK, task.to - start));
+                int n = (int) Math.min(CHUNK, task.to - start);
+                chunk.next(n);
                 in.get((int) start, chunk.x, 0, n);
                 nonFinite += ChunkKernels.countNonFinite(chunk.x, n);
                 chunk.codes(n);
@@ -157,7 +157,8 @@ final class FusedCpuQuantizer {
             Chunk chunk = new Chunk(layout, task.from);
             float[] e = new float[CHUNK];
             for (long start = task.from; start < task.to; start += CHUNK) {
-                int n = chunk.next((int) Math.min(CHUNK, task.to - start));
+                int n = (int) Math.min(CHUNK, task.to - start);
+                chunk.next(n);
                 in.get((int) start, chunk.x, 0, n);
                 grad.get((int) start, e, 0, n);
                 chunk.codes(n);
@@ -165,7 +166,7 @@ final class FusedCpuQuantizer {
                 ChunkKernels.insideMask(chunk.scaled, n, layout.lo, layout.hi, inside);
                 float[] terms = chunk.code;
                 ChunkKernels.stepGradientTerms(e, inside, chunk.scaled, n, terms);
-                chunk.addSums(terms, stepGradient);
+                chunk.addSums(terms, n, stepGradient);
                 grad.put((int) start, e, 0, n);
             }
             return chunk.stepGradients(stepGradient);
@@ -271,7 +272,6 @@ final class FusedCpuQuantizer {
         /** The position in the cycle of the next chunk's first element, and of this chunk's. */
         private long position;
         private long chunkStart;
-        private int length;
         /** Step gradient sums by position in the cycle, for a spelled-out cycle; else null. */
         private final double[] cycleSums;
 
@@ -285,16 +285,11 @@ final class FusedCpuQuantizer {
             }
         }
 
-        /**
-         * Moves to the next {@code n} elements and spells out their steps and reciprocals.
-         *
-         * @return {@code n}
-         */
-        int next(int n) {
+        /** Moves to the next {@code n} elements and spells out their steps and reciprocals. */
+        void next(int n) {
             chunkStart = position;
-            length = n;
             if (layout.perTensor()) {
-                return n;
+                return;
             }
             for (int k = 0; k < n; ) {
                 int end;
@@ -311,7 +306,6 @@ final class FusedCpuQuantizer {
                 position = (position + end - k) % layout.cycle;
                 k = end;
             }
-            return n;
         }
 
         /** {@link #scaled}, {@link #clipped} and {@link #code} of the first {@code n} elements of {@link #x}. */
@@ -320,20 +314,23 @@ final class FusedCpuQuantizer {
             ChunkKernels.tiesAwayFromZero(clipped, n, code);
         }
 
-        /** Adds the chunk's {@code terms} to the step gradient sums: {@code sums} per channel, or the cycle's. */
-        void addSums(float[] terms, double[] sums) {
+        /**
+         * Adds the chunk's {@code n} terms to the step gradient sums: {@code sums} per channel, or the
+         * cycle's.
+         */
+        void addSums(float[] terms, int n, double[] sums) {
             if (layout.perTensor()) {
-                sums[0] += ChunkKernels.sum(terms, 0, length);
+                sums[0] += ChunkKernels.sum(terms, 0, n);
             } else if (cycleSums != null) {
                 int p = (int) chunkStart;
-                for (int k = 0; k < length; k++) {
+                for (int k = 0; k < n; k++) {
                     cycleSums[p] += terms[k];
                     p = p + 1 == cycleSums.length ? 0 : p + 1;
                 }
             } else {
                 long p = chunkStart;
-                for (int k = 0; k < length; ) {
-                    int end = k + (int) Math.min(length - k, layout.inner - p % layout.inner);
+                for (int k = 0; k < n; ) {
+                    int end = k + (int) Math.min(n - k, layout.inner - p % layout.inner);
                     sums[(int) (p / layout.inner)] += ChunkKernels.sum(terms, k, end);
                     p = (p + end - k) % layout.cycle;
                     k = end;

@@ -3,6 +3,7 @@ package io.github.lsq4j.op;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import io.github.lsq4j.quant.LsqMath;
 import io.github.lsq4j.quant.QuantRange;
 import io.github.lsq4j.quant.Quantizer;
 import java.util.Random;
@@ -17,9 +18,12 @@ import org.junit.jupiter.api.Test;
 class ChunkKernelsTest {
     private static final int N = 4096;
 
-    /** ND4J's {@code round}: half away from zero (exact in double, then truncation toward zero). */
+    /**
+     * The reference rounding, half away from zero as ND4J's {@code round} ({@link LsqMath#round}), with
+     * zero as +0 (the sign of zero is not compared).
+     */
     private static float referenceRound(float c) {
-        return (float) (int) (c + Math.copySign(0.5, c));
+        return (float) LsqMath.round(c) + 0.0f;
     }
 
     @Test
