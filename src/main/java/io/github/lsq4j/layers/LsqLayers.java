@@ -11,6 +11,7 @@ import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.layers.FrozenLayer;
 import org.deeplearning4j.nn.layers.wrapper.BaseWrapperLayer;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.dataset.api.MultiDataSet;
 import org.nd4j.linalg.dataset.api.iterator.DataSetIterator;
@@ -96,68 +97,102 @@ public final class LsqLayers {
      * @param model a MultiLayerNetwork, or a ComputationGraph with one input
      * @param data  the data
      * @return the input step set per layer name
-     * @see #calibrate(Model, DataSetIterator, int)
+     * @see #calibrate(Model, DataSetIterator, int, CalibrationMode)
      */
     public static Map<String, Double> calibrate(Model model, DataSetIterator data) {
         return calibrate(model, data, 1);
     }
 
     /**
-     * Sets every input-quantizing LSQ layer's input step from real data: {@code 2*mean|x|/sqrt(Qp)}
-     * over the inputs that reach the layer in up to {@code maxBatches} batches, run in inference mode.
-     * While calibrating, each batch quantizes with a step derived from that batch, as a freshly
-     * initialized layer would. The iterator is reset first if it supports it.
+     * {@link #calibrate(Model, DataSetIterator, int, CalibrationMode)} in {@link CalibrationMode#TRAINING}
+     * mode, as the paper's reference implementation.
      *
      * @param model      a MultiLayerNetwork, or a ComputationGraph with one input
      * @param data       the data
      * @param maxBatches how many batches to use, at least 1
      * @return the input step set per layer name
-     * @throws IllegalArgumentException if {@code maxBatches < 1} or the iterator is empty
-     * @see #calibrate(ComputationGraph, MultiDataSetIterator, int) for graphs with several inputs
      */
     public static Map<String, Double> calibrate(Model model, DataSetIterator data, int maxBatches) {
+        return calibrate(model, data, maxBatches, CalibrationMode.TRAINING);
+    }
+
+    /**
+     * Sets every input-quantizing LSQ layer's input step from real data: {@code 2*mean|x|/sqrt(Qp)}
+     * over the inputs that reach the layer in up to {@code maxBatches} batches. While calibrating, each
+     * batch quantizes with a step derived from that batch, as a freshly initialized layer would. The
+     * iterator is reset first if it supports it. No parameter other than the input steps changes.
+     *
+     * @param model      a MultiLayerNetwork, or a ComputationGraph with one input
+     * @param data       the data
+     * @param maxBatches how many batches to use, at least 1
+     * @param mode       batch statistics (training mode, the paper's) or running statistics
+     * @return the input step set per layer name
+     * @throws IllegalArgumentException if {@code maxBatches < 1} or the iterator is empty
+     * @see #calibrate(ComputationGraph, MultiDataSetIterator, int, CalibrationMode) for graphs with
+     *      several inputs
+     */
+    public static Map<String, Double> calibrate(Model model, DataSetIterator data, int maxBatches,
+                                                CalibrationMode mode) {
         if (data.resetSupported()) {
             data.reset();
         }
-        return calibrate(model, maxBatches, () -> {
+        return calibrate(model, maxBatches, mode, () -> {
             if (!data.hasNext()) {
                 return false;
             }
             DataSet ds = data.next();
             if (model instanceof ComputationGraph cg) {
-                cg.output(false, ds.getFeatures());
+                cg.output(mode.training(), new INDArray[] {ds.getFeatures()},
+                        ds.getFeaturesMaskArray() == null ? null : new INDArray[] {ds.getFeaturesMaskArray()});
             } else {
-                mln(model).output(ds.getFeatures(), false, ds.getFeaturesMaskArray(), null);
+                mln(model).output(ds.getFeatures(), mode.training(), ds.getFeaturesMaskArray(), null);
             }
             return true;
         });
     }
 
     /**
-     * {@link #calibrate(Model, DataSetIterator, int)} for a ComputationGraph with any number of inputs.
+     * {@link #calibrate(ComputationGraph, MultiDataSetIterator, int, CalibrationMode)} in
+     * {@link CalibrationMode#TRAINING} mode, as the paper's reference implementation.
      *
      * @param graph      the network
      * @param data       the data, one feature array per network input
      * @param maxBatches how many batches to use, at least 1
      * @return the input step set per layer name
-     * @throws IllegalArgumentException if {@code maxBatches < 1} or the iterator is empty
      */
     public static Map<String, Double> calibrate(ComputationGraph graph, MultiDataSetIterator data, int maxBatches) {
+        return calibrate(graph, data, maxBatches, CalibrationMode.TRAINING);
+    }
+
+    /**
+     * {@link #calibrate(Model, DataSetIterator, int, CalibrationMode)} for a ComputationGraph with any
+     * number of inputs.
+     *
+     * @param graph      the network
+     * @param data       the data, one feature array per network input
+     * @param maxBatches how many batches to use, at least 1
+     * @param mode       batch statistics (training mode, the paper's) or running statistics
+     * @return the input step set per layer name
+     * @throws IllegalArgumentException if {@code maxBatches < 1} or the iterator is empty
+     */
+    public static Map<String, Double> calibrate(ComputationGraph graph, MultiDataSetIterator data, int maxBatches,
+                                                CalibrationMode mode) {
         if (data.resetSupported()) {
             data.reset();
         }
-        return calibrate(graph, maxBatches, () -> {
+        return calibrate(graph, maxBatches, mode, () -> {
             if (!data.hasNext()) {
                 return false;
             }
             MultiDataSet mds = data.next();
-            graph.output(false, mds.getFeatures(), mds.getFeaturesMaskArrays(), null);
+            graph.output(mode.training(), mds.getFeatures(), mds.getFeaturesMaskArrays(), null);
             return true;
         });
     }
 
     /** @param runNextBatch runs the network's forward pass on the next batch; false when there is none */
-    private static Map<String, Double> calibrate(Model model, int maxBatches, BooleanSupplier runNextBatch) {
+    private static Map<String, Double> calibrate(Model model, int maxBatches, CalibrationMode mode,
+                                                 BooleanSupplier runNextBatch) {
         if (maxBatches < 1) {
             throw new IllegalArgumentException("maxBatches must be >= 1, got " + maxBatches);
         }
@@ -182,7 +217,8 @@ public final class LsqLayers {
         if (batches == 0) {
             throw new IllegalArgumentException("calibrate: the data iterator has no batches");
         }
-        log.info("calibrated the input steps of {} LSQ layers on {} batches: {}", layers.size(), batches, steps);
+        log.info("calibrated the input steps of {} LSQ layers on {} batches in {} mode: {}", layers.size(), batches,
+                mode, steps);
         return steps;
     }
 

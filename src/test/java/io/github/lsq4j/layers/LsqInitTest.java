@@ -16,6 +16,7 @@ import org.deeplearning4j.nn.conf.ConvolutionMode;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.inputs.InputType;
+import org.deeplearning4j.nn.conf.layers.BatchNormalization;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.junit.jupiter.api.BeforeEach;
@@ -27,6 +28,7 @@ import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.learning.config.Adam;
 import org.nd4j.linalg.learning.config.Sgd;
+import org.nd4j.linalg.ops.transforms.Transforms;
 
 /** Step-size initialization (weights, first batch, calibration), inference before training, positivity. */
 class LsqInitTest {
@@ -218,6 +220,43 @@ class LsqInitTest {
         assertEquals(expected, steps.get("c1"), 1e-12);
         assertTrue(steps.get("fc") > 0);
         assertEquals(steps.get("fc"), net.getLayer(1).getParam("sx").getDouble(0), 0);
+    }
+
+    /**
+     * Behind batch norm the two modes see different inputs: batch statistics (the paper's reference
+     * calibrates in training mode) or the running ones. Neither may touch any other parameter.
+     */
+    @Test
+    void calibrationModeDecidesWhichBatchNormStatisticsTheInputStepSees() {
+        MultiLayerConfiguration conf = new NeuralNetConfiguration.Builder().seed(3).dataType(DataType.DOUBLE)
+                .list().layer(new BatchNormalization.Builder().nOut(4).build())
+                .layer(new LsqDense.Builder().name("fc").nOut(5).bits(3).build())
+                .layer(TestNets.output(3)).setInputType(InputType.feedForward(4)).build();
+        MultiLayerNetwork net = new MultiLayerNetwork(conf);
+        net.init();
+        LsqLayers.initWeightSteps(net); // else derived on the first forward pass, which is not calibration's doing
+        INDArray x = TestNets.input(DataType.DOUBLE, 21, 32, 4).muli(2).addi(3); // far from running mean 0, var 1
+        ListDataSetIterator<DataSet> data = new ListDataSetIterator<>(
+                List.of(new DataSet(x, TestNets.labels(DataType.DOUBLE, 32, 3))), 32);
+        Map<String, INDArray> before = new HashMap<>();
+        net.paramTable().forEach((k, v) -> before.put(k, v.dup()));
+        QuantizedLayer fc = LsqLayers.layer(net, "fc");
+        double eps = ((BatchNormalization) net.getLayer(0).conf().getLayer()).getEps();
+
+        double training = LsqLayers.calibrate(net, data, 1, CalibrationMode.TRAINING).get("fc");
+        INDArray batchNormalized = x.subRowVector(x.mean(0)).divRowVector(Transforms.sqrt(x.var(false, 0).addi(eps)));
+        assertEquals(inputStep(batchNormalized, fc), training, 1e-12);
+        assertEquals(training, LsqLayers.calibrate(net, data).get("fc"), 0, "training mode is the default");
+
+        double inference = LsqLayers.calibrate(net, data, 1, CalibrationMode.INFERENCE).get("fc");
+        assertEquals(inputStep(x.div(Math.sqrt(1 + eps)), fc), inference, 1e-12);
+        assertTrue(inference > 2 * training, "the running statistics leave x un-normalized: " + inference);
+
+        before.forEach((key, value) -> {
+            if (!key.equals("1_" + LsqLayerConfig.INPUT_STEP_KEY)) {
+                assertEquals(value, net.getParam(key), key + " changed in calibration");
+            }
+        });
     }
 
     @Test

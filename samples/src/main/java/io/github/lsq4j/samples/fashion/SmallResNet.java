@@ -23,6 +23,11 @@ import org.nd4j.linalg.lossfunctions.LossFunctions;
  * stages of widths 16, 32, 64, whose first block in stages 2 and 3 has stride 2 and a 1x1 conv + BN
  * projection shortcut; a basic block is conv3x3-BN-ReLU-conv3x3-BN, add the shortcut, ReLU; global
  * average pool; fully connected 64-&gt;10 with softmax.
+ *
+ * <p>Convolutions pad explicitly by {@code (kernel - 1) / 2} on every side, as the PyTorch reference
+ * ({@code padding=1}): a 3x3 convolution of stride 2 then centres its outputs on the even rows and
+ * columns, where the 1x1 projection shortcut samples. DL4J's {@code ConvolutionMode.Same} would pad
+ * only the bottom and right for stride 2, shifting the main path by one pixel against the shortcut.
  */
 public final class SmallResNet {
     private static final int[] WIDTHS = {16, 32, 64};
@@ -43,7 +48,7 @@ public final class SmallResNet {
         ComputationGraphConfiguration.GraphBuilder g = new NeuralNetConfiguration.Builder().seed(seed)
                 // identity: DL4J's default activation is sigmoid, which the convolutions would otherwise apply
                 .activation(Activation.IDENTITY)
-                .weightInit(WeightInit.RELU).updater(new Sgd(0.1)).convolutionMode(ConvolutionMode.Same)
+                .weightInit(WeightInit.RELU).updater(new Sgd(0.1)).convolutionMode(ConvolutionMode.Truncate)
                 .graphBuilder()
                 .addInputs("input")
                 .setInputTypes(InputType.convolutional(28, 28, 1));
@@ -87,8 +92,8 @@ public final class SmallResNet {
 
     private static String convBn(ComputationGraphConfiguration.GraphBuilder g, String name, String input, int out,
                                  int kernel, int stride) {
-        g.addLayer(name, new ConvolutionLayer.Builder(kernel, kernel).stride(stride, stride).nOut(out).hasBias(false)
-                .build(), input);
+        g.addLayer(name, new ConvolutionLayer.Builder(kernel, kernel).stride(stride, stride)
+                .padding((kernel - 1) / 2, (kernel - 1) / 2).nOut(out).hasBias(false).build(), input);
         g.addLayer(name + "_bn", new BatchNormalization.Builder().build(), name);
         return name + "_bn";
     }
