@@ -54,8 +54,8 @@ def load_arrays(folder):
 
 
 def state(model):
-    """Every parameter and batch-norm statistic, as float32 numpy arrays."""
-    return {k: v.detach().cpu().float().numpy() for k, v in model.state_dict().items()
+    """Every parameter and batch-norm statistic, as numpy arrays of the model's precision."""
+    return {k: v.detach().cpu().numpy() for k, v in model.state_dict().items()
             if not k.endswith("num_batches_tracked")}
 
 
@@ -108,11 +108,12 @@ def run(a):
         print(f"full precision: {a.fp_epochs} epochs on {xtr.shape[0]} images, test top-1 {acc:.4f}", flush=True)
     save_arrays(os.path.join(a.out, "start"), state(fp))
 
+    dtype = {"float32": torch.float32, "float64": torch.float64}[a.dtype]
     torch.manual_seed(a.seed)
-    q = lsq_ref.ResNet(nb, a.bits)
+    q = lsq_ref.ResNet(nb, a.bits).to(dtype)
     q.load_state_dict(fp.state_dict(), strict=False)
     with torch.no_grad():  # as lsq_ref.main: one training-mode pass over the first 128 training images
-        q(data[0][:128])
+        q(data[0][:128].to(dtype))
     ref = os.path.join(a.out, "reference")
     save_arrays(os.path.join(ref, "init"), state(q))
 
@@ -122,7 +123,7 @@ def run(a):
     wd = lsq_ref.WD[a.bits]
     total = a.total_steps or a.steps
     meta = dict(depth=a.depth, bits=a.bits, batch=a.batch, steps=a.steps, total_steps=total, lr=lr,
-                weight_decay=wd, momentum=0.9, seed=a.seed, limit=a.limit or 0, augment=a.augment,
+                weight_decay=wd, momentum=0.9, seed=a.seed, limit=a.limit or 0, augment=a.augment, dtype=a.dtype,
                 checkpoints=a.checkpoints, fp_epochs=a.fp_epochs)
     with open(os.path.join(a.out, "meta.json"), "w") as f:
         json.dump(meta, f, indent=1)
@@ -137,7 +138,7 @@ def run(a):
     q.train()
     losses = []
     for k in range(a.steps):
-        x = crop_flip(xtr[plan["index"][k].long()], plan["row"][k], plan["col"][k], plan["flip"][k].bool())
+        x = crop_flip(xtr[plan["index"][k].long()], plan["row"][k], plan["col"][k], plan["flip"][k].bool()).to(dtype)
         loss = F.cross_entropy(q(x), ytr[plan["index"][k].long()])
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -151,6 +152,63 @@ def run(a):
             save_arrays(os.path.join(ref, f"step{k + 1}"), state(q))
             print(f"step {k + 1}: loss {loss.item():.4f}", flush=True)
     np.save(os.path.join(ref, "losses.npy"), np.array(losses))
+
+
+def dl4j_vertex(module_name, depth):
+    """SmallResNet's vertex name for a module of lsq_ref.ResNet (None if it has no counterpart)."""
+    per_stage = (depth - 2) // 6
+    parts = module_name.split(".")
+    if parts[0] in ("stem", "fc"):
+        return parts[0] if len(parts) == 1 else None
+    if parts[0] == "bn":
+        return "stem_bn"
+    if parts[0] != "layers" or len(parts) < 2:
+        return None
+    k = int(parts[1])
+    block = f"s{k // per_stage + 1}b{k % per_stage + 1}"
+    rest = ".".join(parts[2:])
+    suffix = {"": "_relu", "c1": "_a", "b1": "_a_bn", "c2": "_b", "b2": "_b_bn", "sc.0": "_proj",
+              "sc.1": "_proj_bn"}.get(rest)
+    return None if suffix is None else block + suffix
+
+
+def activations(a):
+    """Every module's output on the first planned batch, in training mode, from the reference's initialized
+    state: RUN/reference/act1/<SmallResNet vertex>.npy (the fc output as softmax probabilities, as DL4J's)."""
+    meta = json.load(open(os.path.join(a.run, "meta.json")))
+    torch.set_num_threads(2)
+    data = lsq_ref.load_fmnist(a.data, "cpu")
+    plan = load_arrays(os.path.join(a.run, "batches"))
+    idx = torch.from_numpy(plan["index"][0]).long()
+    x = crop_flip(data[0][idx], torch.from_numpy(plan["row"][0]).long(), torch.from_numpy(plan["col"][0]).long(),
+                  torch.from_numpy(plan["flip"][0]).bool())
+    dtype = {"float32": torch.float32, "float64": torch.float64}[meta.get("dtype", "float32")]
+    x = x.to(dtype)
+    q = lsq_ref.ResNet({8: 1, 20: 3}[meta["depth"]], meta["bits"]).to(dtype)
+    init = load_arrays(os.path.join(a.run, "reference", "init"))
+    q.load_state_dict({k: torch.from_numpy(v.reshape(q.state_dict()[k].shape)) for k, v in init.items()},
+                      strict=False)
+    for m in q.modules():
+        if isinstance(m, lsq_ref.LsqQuantizer):
+            m.initialized = True
+    out = {}
+    for name, m in q.named_modules():
+        v = dl4j_vertex(name, meta["depth"])
+        if v is not None:
+            m.register_forward_hook(lambda mod, inp, o, v=v: out.__setitem__(
+                v, (F.softmax(o, 1) if v == "fc" else o).detach().numpy()))
+    q.train()
+    with torch.no_grad():
+        q(x)
+    save_arrays(os.path.join(a.run, "reference", "act1"), out)
+    j = os.path.join(a.run, "lsq4j", "act1")
+    if os.path.isdir(j):
+        mine = load_arrays(j)
+        for v, r in out.items():
+            if v in mine:
+                d = np.abs(mine[v].reshape(r.shape) - r)
+                print(f"  {v:14s} largest difference / largest value {d.max() / np.abs(r).max():.2e}, "
+                      f"elements more than 1e-4 apart: {int((d > 1e-4 * np.abs(r).max()).sum())} of {r.size}")
 
 
 # ---------------- comparison ----------------
@@ -250,10 +308,17 @@ def main():
     r.add_argument("--augment", action=argparse.BooleanOptionalAction, default=True)
     r.add_argument("--checkpoints", type=lambda s: [int(x) for x in s.split(",")], default=[1, 100, 1000])
     r.add_argument("--threads", type=int, default=2)
+    r.add_argument("--dtype", default="float32", choices=("float32", "float64"),
+                   help="precision of the LSQ network (the full-precision training is float32): float64 "
+                        "keeps rounding noise from flipping low-bit codes, so both sides stay comparable")
     c = sub.add_parser("compare", help="print the differences between RUN/reference and RUN/lsq4j")
     c.add_argument("run")
+    f = sub.add_parser("activations", help="write the reference's activations on the first batch and compare "
+                                           "them with RUN/lsq4j/act1 if present")
+    f.add_argument("data", help="folder with the four Fashion-MNIST IDX files")
+    f.add_argument("run")
     a = ap.parse_args()
-    run(a) if a.command == "run" else compare(a)
+    {"run": run, "compare": compare, "activations": activations}[a.command](a)
 
 
 if __name__ == "__main__":

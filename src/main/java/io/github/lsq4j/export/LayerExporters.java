@@ -8,6 +8,7 @@ import io.github.lsq4j.layers.LsqOutputLayer;
 import io.github.lsq4j.layers.QuantizedLayer;
 import io.github.lsq4j.quant.QuantRange;
 import io.github.lsq4j.quant.Quantizer;
+import io.github.lsq4j.train.DecayedBatchNormalization;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -47,6 +48,7 @@ final class LayerExporters {
             Map.entry(DenseLayer.class, LayerExporters::dense),
             Map.entry(OutputLayer.class, LayerExporters::dense),
             Map.entry(BatchNormalization.class, LayerExporters::batchNorm),
+            Map.entry(DecayedBatchNormalization.class, LayerExporters::batchNorm),
             Map.entry(SubsamplingLayer.class, LayerExporters::pooling),
             Map.entry(GlobalPoolingLayer.class, LayerExporters::globalPooling),
             Map.entry(ActivationLayer.class, LayerExporters::activationOnly),

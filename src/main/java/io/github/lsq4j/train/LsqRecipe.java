@@ -13,6 +13,7 @@ import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.graph.LayerVertex;
 import org.deeplearning4j.nn.conf.layers.BaseLayer;
+import org.deeplearning4j.nn.conf.layers.BatchNormalization;
 import org.deeplearning4j.nn.conf.layers.Layer;
 import org.deeplearning4j.nn.conf.layers.samediff.AbstractSameDiffLayer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
@@ -28,8 +29,11 @@ import org.nd4j.linalg.learning.regularization.Regularization;
  * 0.5e-4 at 3 bits, 0.25e-4 at 2 bits. Every value can be overridden.
  *
  * <p>Weight decay is DL4J's {@link L2Regularization}, added to the gradient before the momentum as
- * PyTorch's {@code weight_decay} does, on weights and biases; LSQ step sizes never get it (the LSQ
- * layers exclude them) and DL4J never decays batch-norm parameters.
+ * PyTorch's {@code weight_decay} does, on weights, biases and batch-norm gamma and beta, as the paper's
+ * PyTorch recipe decays every parameter; LSQ step sizes never get it (the LSQ layers exclude them). DL4J
+ * never decays batch-norm parameters, so the recipe swaps each {@link BatchNormalization} for a
+ * {@link DecayedBatchNormalization} (same parameters); {@link #withBatchNormDecay(boolean) withBatchNormDecay(false)}
+ * keeps DL4J's rule.
  */
 public final class LsqRecipe {
     /** The paper's momentum. */
@@ -38,8 +42,9 @@ public final class LsqRecipe {
     private final double learningRate;
     private final double momentum;
     private final double weightDecay;
+    private final boolean batchNormDecay;
 
-    private LsqRecipe(double learningRate, double momentum, double weightDecay) {
+    private LsqRecipe(double learningRate, double momentum, double weightDecay, boolean batchNormDecay) {
         if (!(learningRate > 0) || Double.isInfinite(learningRate)) {
             throw new IllegalArgumentException("learning rate must be finite and > 0, got " + learningRate);
         }
@@ -52,6 +57,7 @@ public final class LsqRecipe {
         this.learningRate = learningRate;
         this.momentum = momentum;
         this.weightDecay = weightDecay;
+        this.batchNormDecay = batchNormDecay;
     }
 
     /**
@@ -68,7 +74,7 @@ public final class LsqRecipe {
             case 3 -> 0.5e-4;
             default -> 1e-4;
         };
-        return new LsqRecipe(lr, MOMENTUM, wd);
+        return new LsqRecipe(lr, MOMENTUM, wd, true);
     }
 
     /**
@@ -101,7 +107,7 @@ public final class LsqRecipe {
 
     /** @return the paper's full-precision settings: learning rate 0.1, weight decay 1e-4 */
     public static LsqRecipe fullPrecision() {
-        return new LsqRecipe(0.1, MOMENTUM, 1e-4);
+        return new LsqRecipe(0.1, MOMENTUM, 1e-4, true);
     }
 
     /**
@@ -109,7 +115,7 @@ public final class LsqRecipe {
      * @return a copy with it
      */
     public LsqRecipe withLearningRate(double learningRate) {
-        return new LsqRecipe(learningRate, momentum, weightDecay);
+        return new LsqRecipe(learningRate, momentum, weightDecay, batchNormDecay);
     }
 
     /**
@@ -117,7 +123,7 @@ public final class LsqRecipe {
      * @return a copy with it
      */
     public LsqRecipe withMomentum(double momentum) {
-        return new LsqRecipe(learningRate, momentum, weightDecay);
+        return new LsqRecipe(learningRate, momentum, weightDecay, batchNormDecay);
     }
 
     /**
@@ -125,7 +131,16 @@ public final class LsqRecipe {
      * @return a copy with it
      */
     public LsqRecipe withWeightDecay(double weightDecay) {
-        return new LsqRecipe(learningRate, momentum, weightDecay);
+        return new LsqRecipe(learningRate, momentum, weightDecay, batchNormDecay);
+    }
+
+    /**
+     * @param batchNormDecay whether batch-norm gamma and beta get the weight decay: true in the paper's
+     *                       recipe (PyTorch decays every parameter), false for DL4J's rule
+     * @return a copy with it
+     */
+    public LsqRecipe withBatchNormDecay(boolean batchNormDecay) {
+        return new LsqRecipe(learningRate, momentum, weightDecay, batchNormDecay);
     }
 
     /** @return the initial learning rate */
@@ -143,6 +158,11 @@ public final class LsqRecipe {
         return weightDecay;
     }
 
+    /** @return whether batch-norm gamma and beta get the weight decay */
+    public boolean batchNormDecay() {
+        return batchNormDecay;
+    }
+
     /**
      * @param totalIterations iterations of the whole run, over which the rate decays to 0
      * @return SGD with momentum and the cosine schedule
@@ -158,7 +178,8 @@ public final class LsqRecipe {
 
     /**
      * A copy of the network, with the same parameters, that trains with this recipe: every layer gets
-     * the updater and the weight decay, and iteration and epoch counts restart at 0.
+     * the updater and the weight decay (batch-norm layers become {@link DecayedBatchNormalization} or
+     * stock ones, as {@link #batchNormDecay()} says), and iteration and epoch counts restart at 0.
      *
      * @param net             the network (initialized)
      * @param totalIterations the iterations of the run
@@ -166,7 +187,7 @@ public final class LsqRecipe {
      */
     public MultiLayerNetwork applyTo(MultiLayerNetwork net, long totalIterations) {
         MultiLayerConfiguration conf = net.getLayerWiseConfigurations().clone();
-        configure(conf.getConfs().stream().map(NeuralNetConfiguration::getLayer), totalIterations);
+        configure(conf.getConfs().stream(), totalIterations);
         conf.setIterationCount(0);
         conf.setEpochCount(0);
         MultiLayerNetwork out = new MultiLayerNetwork(conf);
@@ -184,7 +205,7 @@ public final class LsqRecipe {
         ComputationGraphConfiguration conf = graph.getConfiguration().clone();
         configure(conf.getVertices().values().stream()
                 .filter(LayerVertex.class::isInstance)
-                .map(v -> ((LayerVertex) v).getLayerConf().getLayer()), totalIterations);
+                .map(v -> ((LayerVertex) v).getLayerConf()), totalIterations);
         conf.setIterationCount(0);
         conf.setEpochCount(0);
         ComputationGraph out = new ComputationGraph(conf);
@@ -193,8 +214,12 @@ public final class LsqRecipe {
     }
 
     /** Gives every layer its own instance of the recipe's updater, and the weight decay. */
-    private void configure(Stream<Layer> layers, long totalIterations) {
-        layers.forEach(layer -> {
+    private void configure(Stream<NeuralNetConfiguration> layerConfs, long totalIterations) {
+        layerConfs.forEach(conf -> {
+            if (conf.getLayer() instanceof BatchNormalization bn) {
+                conf.setLayer(batchNormDecay ? DecayedBatchNormalization.of(bn) : DecayedBatchNormalization.stock(bn));
+            }
+            Layer layer = conf.getLayer();
             IUpdater updater = updater(totalIterations);
             if (layer instanceof BaseLayer b) {
                 b.setIUpdater(updater);
@@ -212,6 +237,7 @@ public final class LsqRecipe {
 
     @Override
     public String toString() {
-        return "LsqRecipe(lr=" + learningRate + " cosine, momentum=" + momentum + ", weightDecay=" + weightDecay + ")";
+        return "LsqRecipe(lr=" + learningRate + " cosine, momentum=" + momentum + ", weightDecay=" + weightDecay
+                + (batchNormDecay ? " incl. batch norm" : " excl. batch norm") + ")";
     }
 }

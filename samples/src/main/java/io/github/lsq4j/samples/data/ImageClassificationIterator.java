@@ -15,9 +15,11 @@ import org.nd4j.linalg.factory.Nd4j;
  * (pixels / 255, optionally normalized by a mean and standard deviation) and one-hot labels.
  *
  * <p>Training augmentation, as torchvision's {@code RandomCrop(size, padding)} plus
- * {@code RandomHorizontalFlip()}: pad with black (zero) pixels, crop at a random offset, flip
- * horizontally half the time. Shuffling draws a new order each epoch ({@link #reset()}); a seed makes
- * the whole sequence repeatable.
+ * {@code RandomHorizontalFlip()}: pad, crop at a random offset, flip horizontally half the time. The
+ * padding is black pixels (torchvision's, cropping before normalizing) or the mean (the LSQ reference's,
+ * which pads the normalized images with zeros): see {@link Fill}. Shuffling draws a new order each epoch
+ * ({@link #reset()}); a seed makes the whole sequence repeatable. An epoch may end with a smaller batch,
+ * or leave those examples out (PyTorch's {@code drop_last}).
  */
 public final class ImageClassificationIterator implements DataSetIterator {
     private final LabeledImages data;
@@ -26,7 +28,9 @@ public final class ImageClassificationIterator implements DataSetIterator {
     private final double mean;
     private final double std;
     private final int pad;
+    private final float padValue;
     private final boolean flip;
+    private final boolean dropLast;
     private final boolean shuffle;
     private final Random random;
     private int[] order;
@@ -40,10 +44,20 @@ public final class ImageClassificationIterator implements DataSetIterator {
         this.mean = b.mean;
         this.std = b.std;
         this.pad = b.pad;
+        this.padValue = b.fill == Fill.MEAN ? 0f : (float) ((0 - b.mean) / b.std);
         this.flip = b.flip;
+        this.dropLast = b.dropLast;
         this.shuffle = b.shuffle;
         this.random = new Random(b.seed);
         reset();
+    }
+
+    /** What the padding of the crop augmentation shows. */
+    public enum Fill {
+        /** Black pixels, as torchvision's {@code RandomCrop} on images before {@code Normalize}. */
+        BLACK,
+        /** The normalization mean (0 after normalizing), as the LSQ reference's crop of normalized images. */
+        MEAN
     }
 
     /**
@@ -57,7 +71,12 @@ public final class ImageClassificationIterator implements DataSetIterator {
 
     @Override
     public boolean hasNext() {
-        return cursor < count;
+        return cursor < epochEnd();
+    }
+
+    /** @return where this epoch's examples end: all of them, or the last full batch with drop-last */
+    private int epochEnd() {
+        return dropLast ? count - count % batchSize : count;
     }
 
     @Override
@@ -70,7 +89,7 @@ public final class ImageClassificationIterator implements DataSetIterator {
         if (!hasNext()) {
             throw new NoSuchElementException("epoch finished; call reset()");
         }
-        int n = Math.min(num, count - cursor);
+        int n = Math.min(num, epochEnd() - cursor);
         int rows = data.images().rows();
         int cols = data.images().cols();
         float[] features = new float[n * rows * cols];
@@ -100,8 +119,8 @@ public final class ImageClassificationIterator implements DataSetIterator {
             int sr = r + dy;
             for (int c = 0; c < cols; c++) {
                 int sc = (mirror ? cols - 1 - c : c) + dx;
-                int pixel = sr < 0 || sr >= rows || sc < 0 || sc >= cols ? 0 : images.pixel(example, sr, sc);
-                out[offset + r * cols + c] = (float) ((pixel / 255.0 - mean) / std);
+                out[offset + r * cols + c] = sr < 0 || sr >= rows || sc < 0 || sc >= cols ? padValue
+                        : (float) ((images.pixel(example, sr, sc) / 255.0 - mean) / std);
             }
         }
     }
@@ -163,13 +182,19 @@ public final class ImageClassificationIterator implements DataSetIterator {
 
     /** @return the number of examples in one epoch */
     public int numExamples() {
-        return count;
+        return epochEnd();
+    }
+
+    /** @return the number of batches in one epoch */
+    public int batchesPerEpoch() {
+        return (epochEnd() + batchSize - 1) / batchSize;
     }
 
     @Override
     public String toString() {
         return "ImageClassificationIterator(examples=" + count + ", batch=" + batchSize + ", mean=" + mean + ", std="
-                + std + ", pad=" + pad + ", flip=" + flip + ", shuffle=" + shuffle + ")";
+                + std + ", pad=" + pad + (pad > 0 ? " with " + padValue : "") + ", flip=" + flip + ", shuffle=" + shuffle
+                + ", dropLast=" + dropLast + ")";
     }
 
     /** Builds an {@link ImageClassificationIterator}; {@link #build()} validates. */
@@ -179,7 +204,9 @@ public final class ImageClassificationIterator implements DataSetIterator {
         private double mean = 0;
         private double std = 1;
         private int pad;
+        private Fill fill = Fill.BLACK;
         private boolean flip;
+        private boolean dropLast;
         private boolean shuffle;
         private long seed;
         private int limit = -1;
@@ -210,8 +237,31 @@ public final class ImageClassificationIterator implements DataSetIterator {
          * @return this
          */
         public Builder augment(int pad, boolean flip) {
+            return augment(pad, Fill.BLACK, flip);
+        }
+
+        /**
+         * Training augmentation: pad, crop back at a random offset, flip half the time.
+         *
+         * @param pad  pixels of padding on each side (0: no crop)
+         * @param fill what the padding shows
+         * @param flip whether to flip horizontally half the time
+         * @return this
+         */
+        public Builder augment(int pad, Fill fill, boolean flip) {
             this.pad = pad;
+            this.fill = fill;
             this.flip = flip;
+            return this;
+        }
+
+        /**
+         * @param dropLast whether each epoch leaves out the examples that do not fill a last batch, as
+         *                 PyTorch's {@code drop_last} (with shuffling, different ones every epoch)
+         * @return this
+         */
+        public Builder dropLast(boolean dropLast) {
+            this.dropLast = dropLast;
             return this;
         }
 
@@ -261,8 +311,16 @@ public final class ImageClassificationIterator implements DataSetIterator {
             if (pad < 0) {
                 throw new IllegalArgumentException("padding must be >= 0, got " + pad);
             }
+            if (fill == null) {
+                throw new IllegalArgumentException("the padding fill must not be null");
+            }
             if (limit > data.count() || limit == 0 || limit < -1) {
                 throw new IllegalArgumentException("limit must be between 1 and " + data.count() + ", got " + limit);
+            }
+            int examples = limit < 0 ? data.count() : limit;
+            if (dropLast && examples < batchSize) {
+                throw new IllegalArgumentException("drop-last with " + examples + " examples and batch size "
+                        + batchSize + " leaves no batch");
             }
             return new ImageClassificationIterator(this);
         }

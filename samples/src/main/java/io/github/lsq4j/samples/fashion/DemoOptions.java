@@ -42,7 +42,8 @@ final class DemoOptions implements SampleCli.Checked {
             + "and augmentation (default: ${DEFAULT-VALUE}).")
     long seed;
 
-    @Option(names = "--train-images", paramLabel = "N", description = "Training images per epoch (default: the recipe's).")
+    @Option(names = "--train-images", paramLabel = "N", description = "Training images per epoch, at least 128 "
+            + "(default: the recipe's).")
     Integer trainImages;
 
     @Option(names = "--fp-epochs", paramLabel = "N", description = "Full-precision epochs (default: the recipe's).")
@@ -76,7 +77,10 @@ final class DemoOptions implements SampleCli.Checked {
                         + QuantRange.MAX_BITS + ", got " + b);
             }
         }
-        positive("--train-images", trainImages);
+        if (trainImages != null && trainImages < FashionMnistDemo.BATCH) {
+            throw new IllegalArgumentException("--train-images must be at least one batch of " + FashionMnistDemo.BATCH
+                    + " (epochs drop the last partial batch, as the reference does), got " + trainImages);
+        }
         positive("--fp-epochs", fpEpochs);
         positive("--lsq-epochs", lsqEpochs);
     }

@@ -55,7 +55,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class FashionMnistDemo {
     private static final Logger log = LoggerFactory.getLogger(FashionMnistDemo.class);
-    private static final int BATCH = 128;
+    static final int BATCH = 128;
     private static final int CALIBRATION_IMAGES = 128;
     /** The layer whose weights the histograms show: the first conv of stage 2. */
     private static final String HISTOGRAM_LAYER = "s2b1_a";
@@ -86,11 +86,14 @@ public final class FashionMnistDemo {
         log.info("ResNet-{} on Fashion-MNIST, recipe '{}': {} training images, {} + {} epochs, bits {}, seed {}",
                 depth, schedule.name(), trainImages, schedule.fpEpochs(), schedule.lsqEpochs(), bitWidths, seed);
 
+        // The reference's pipeline: crops padded with the mean (it pads normalized images with zeros), full
+        // batches only.
         ImageClassificationIterator trainData = ImageClassificationIterator.builder(train, BATCH)
-                .normalize(FashionMnist.MEAN, FashionMnist.STD).augment(2, true).shuffle(seed).limit(trainImages).build();
+                .normalize(FashionMnist.MEAN, FashionMnist.STD).augment(2, ImageClassificationIterator.Fill.MEAN, true)
+                .dropLast(true).shuffle(seed).limit(trainImages).build();
         ImageClassificationIterator testData = ImageClassificationIterator.builder(test, 500)
                 .normalize(FashionMnist.MEAN, FashionMnist.STD).build();
-        long iterationsPerEpoch = (trainImages + BATCH - 1) / BATCH;
+        long iterationsPerEpoch = trainData.batchesPerEpoch();
 
         Map<String, Object> report = new LinkedHashMap<>();
         report.put("network", "ResNet-" + depth);

@@ -77,7 +77,7 @@ final class ReferenceNames {
      * @param names  the reference names to read (those of the reference's state_dict)
      * @param values DL4J parameter (or gradient) arrays by {@code layer_key}, e.g. the network's
      *               parameter table or a gradient's
-     * @return reference names to float arrays; names without a DL4J value are left out
+     * @return reference names to arrays (of the values' precision); names without a DL4J value are left out
      */
     Map<String, INDArray> read(Iterable<String> names, Map<String, INDArray> values) {
         Map<String, INDArray> out = new LinkedHashMap<>();
@@ -85,7 +85,7 @@ final class ReferenceNames {
             Target t = target(name);
             INDArray v = values.get(t.layer() + "_" + t.key());
             if (v != null) {
-                out.put(name, toReference(v.castTo(DataType.FLOAT), t.kind()));
+                out.put(name, toReference(v, t.kind()));
             }
         }
         return out;

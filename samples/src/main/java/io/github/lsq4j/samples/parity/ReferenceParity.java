@@ -17,7 +17,9 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.stream.Stream;
 import org.deeplearning4j.datasets.iterator.utilty.ListDataSetIterator;
 import org.deeplearning4j.nn.graph.ComputationGraph;
@@ -58,6 +60,15 @@ public final class ReferenceParity {
         @Option(names = "--data", paramLabel = "DIR", description = "The Fashion-MNIST IDX files the run used "
                 + "(default: ${DEFAULT-VALUE}).")
         Path data = FashionMnist.DEFAULT_DIR;
+
+        @Option(names = "--reference-init", description = "Continue from the reference's state after step "
+                + "initialization instead of lsq4j's own, to compare the training steps alone (at 2 bits a "
+                + "step 1e-5 apart already flips codes).")
+        boolean referenceInit;
+
+        @Option(names = "--max-steps", paramLabel = "N", description = "Stop after N steps (default: all of "
+                + "the run's).")
+        int maxSteps = Integer.MAX_VALUE;
     }
 
     /** What one run computed. */
@@ -76,7 +87,8 @@ public final class ReferenceParity {
         Options opts = SampleCli.parse(new Options(), args);
         LabeledImages train = FashionMnist.loadOrExit(opts.data).train();
         Path out = opts.run.resolve("lsq4j");
-        Result r = run(opts.run, train, Integer.MAX_VALUE);
+        LsqRecipe recipe = paperRecipe(opts.run);
+        Result r = run(opts.run, train, recipe, opts.maxSteps, opts.referenceInit);
         write(out.resolve("init"), r.init());
         write(out.resolve("grad1"), r.firstGradients());
         for (Map.Entry<Integer, Map<String, INDArray>> c : r.checkpoints().entrySet()) {
@@ -87,16 +99,41 @@ public final class ReferenceParity {
     }
 
     /**
+     * The paper's recipe for the run's bit width, checked against the settings the reference ran with.
+     *
+     * @param runDir the run folder
+     * @return the recipe
+     * @throws IOException           if the run's settings cannot be read
+     * @throws IllegalStateException if the reference ran with another learning rate, weight decay or momentum
+     */
+    static LsqRecipe paperRecipe(Path runDir) throws IOException {
+        JsonNode meta = meta(runDir);
+        LsqRecipe recipe = LsqRecipe.paper(meta.get("bits").asInt());
+        check(meta, "lr", recipe.learningRate());
+        check(meta, "weight_decay", recipe.weightDecay());
+        check(meta, "momentum", recipe.momentum());
+        return recipe;
+    }
+
+    private static JsonNode meta(Path runDir) throws IOException {
+        return new ObjectMapper().readTree(runDir.resolve("meta.json").toFile());
+    }
+
+    /**
      * Repeats a reference run.
      *
      * @param runDir   the run folder
      * @param train    the training images the run indexes
+     * @param recipe   the recipe to train with (the paper's, unless testing that a change is noticed)
      * @param maxSteps at most this many steps (fewer than the run's for a quick check)
+     * @param referenceInit whether to continue from the reference's initialized state (steps and batch-norm
+     *                      statistics) rather than lsq4j's
      * @return what lsq4j computed
      * @throws IOException if the run folder cannot be read
      */
-    static Result run(Path runDir, LabeledImages train, int maxSteps) throws IOException {
-        JsonNode meta = new ObjectMapper().readTree(runDir.resolve("meta.json").toFile());
+    static Result run(Path runDir, LabeledImages train, LsqRecipe recipe, int maxSteps, boolean referenceInit)
+            throws IOException {
+        JsonNode meta = meta(runDir);
         int depth = meta.get("depth").asInt();
         int bits = meta.get("bits").asInt();
         int steps = Math.min(meta.get("steps").asInt(), maxSteps);
@@ -104,30 +141,35 @@ public final class ReferenceParity {
         meta.get("checkpoints").forEach(c -> checkpoints.add(c.asInt()));
 
         Map<String, INDArray> start = read(runDir.resolve("start"));
-        ComputationGraph fp = SmallResNet.build(depth, meta.get("seed").asLong());
+        DataType dataType = meta.path("dtype").asText("float32").equals("float64") ? DataType.DOUBLE : DataType.FLOAT;
+        ComputationGraph fp = SmallResNet.build(depth, meta.get("seed").asLong()).convertDataType(dataType);
         new ReferenceNames(fp, depth).load(start);
 
         QuantizationPolicy policy = QuantizationPolicy.paper(bits);
         ComputationGraph lsq = LsqConverter.convert(fp, policy);
         LsqLayers.calibrate(lsq, new ListDataSetIterator<>(
-                List.of(ParityBatches.firstImages(train, INIT_IMAGES))), 1);
-        LsqRecipe recipe = LsqRecipe.paper(bits);
-        check(meta, "lr", recipe.learningRate());
-        check(meta, "weight_decay", recipe.weightDecay());
-        check(meta, "momentum", recipe.momentum());
+                List.of(cast(ParityBatches.firstImages(train, INIT_IMAGES), dataType))), 1);
         lsq = recipe.applyTo(lsq, meta.get("total_steps").asLong());
         OneDnnHelpers.attach(lsq);
 
         Map<String, INDArray> reference = read(runDir.resolve("reference").resolve("init"));
         ReferenceNames names = new ReferenceNames(lsq, depth);
-        Map<String, INDArray> init = names.read(reference.keySet(), lsq.paramTable());
+        Set<String> all = new TreeSet<>(start.keySet()); // every parameter and statistic: the float ones ...
+        all.addAll(reference.keySet());                   // ... and the steps
+        Map<String, INDArray> init = names.read(all, lsq.paramTable());
+        if (referenceInit) {
+            names.load(reference);
+        }
 
         ParityBatches batches = new ParityBatches(runDir.resolve("batches"), train);
         double[] losses = new double[steps];
         Map<String, INDArray> firstGradients = null;
         Map<Integer, Map<String, INDArray>> states = new TreeMap<>();
         for (int k = 0; k < steps; k++) {
-            DataSet batch = batches.batch(k);
+            DataSet batch = cast(batches.batch(k), dataType);
+            if (k == 0 && referenceInit) {
+                write(runDir.resolve("lsq4j").resolve("act1"), lsq.feedForward(batch.getFeatures(), true));
+            }
             if (k == 0) {
                 lsq.setInputs(batch.getFeatures());
                 lsq.setLabels(batch.getLabels());
@@ -135,17 +177,21 @@ public final class ReferenceParity {
                 double n = batch.numExamples();
                 Map<String, INDArray> g = new TreeMap<>();
                 lsq.gradient().gradientForVariable().forEach((key, v) -> g.put(key, v.div(n)));
-                firstGradients = names.read(reference.keySet(), g);
+                firstGradients = names.read(all, g);
             }
             double regularization = lsq.calcRegularizationScore(true);
             lsq.fit(batch);
             losses[k] = lsq.score() - regularization;
             if (checkpoints.contains(k + 1)) {
-                states.put(k + 1, names.read(reference.keySet(), lsq.paramTable()));
+                states.put(k + 1, names.read(all, lsq.paramTable()));
                 log.info("step {}: loss {}", k + 1, String.format("%.4f", losses[k]));
             }
         }
         return new Result(init, firstGradients, losses, states);
+    }
+
+    private static DataSet cast(DataSet d, DataType dataType) {
+        return new DataSet(d.getFeatures().castTo(dataType), d.getLabels().castTo(dataType));
     }
 
     private static void check(JsonNode meta, String key, double lsq4j) {
@@ -179,7 +225,7 @@ public final class ReferenceParity {
         arrays.forEach((name, a) -> {
             File f = folder.resolve(name + ".npy").toFile();
             try {
-                Nd4j.writeAsNumpy(a.castTo(DataType.FLOAT), f);
+                Nd4j.writeAsNumpy(a, f);
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }

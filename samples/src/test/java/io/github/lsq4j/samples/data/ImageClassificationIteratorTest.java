@@ -68,6 +68,42 @@ class ImageClassificationIteratorTest {
         assertTrue(seen.size() > 2, "augmentation should vary: " + seen);
     }
 
+    /** Padding shows black (normalized: -mean/std) or the mean (normalized: exactly 0, as the reference). */
+    @Test
+    void paddingFillIsBlackOrTheMean() {
+        for (ImageClassificationIterator.Fill fill : ImageClassificationIterator.Fill.values()) {
+            ImageClassificationIterator it = ImageClassificationIterator.builder(data, 10).normalize(0.5, 0.25)
+                    .augment(3, fill, false).seed(1).build();
+            INDArray x = it.next().getFeatures();
+            double expected = fill == ImageClassificationIterator.Fill.MEAN ? 0 : (0 - 0.5) / 0.25;
+            int padded = 0;
+            for (int i = 0; i < 10; i++) {
+                // Shifts reach 3 pixels on a 4x5 image: the corner opposite the shift is always padding.
+                for (double v : x.get(org.nd4j.linalg.indexing.NDArrayIndex.point(i)).dup().data().asDouble()) {
+                    padded += v == (float) expected ? 1 : 0;
+                }
+            }
+            assertTrue(padded > 10, fill + ": " + padded + " padded pixels of value " + expected);
+        }
+    }
+
+    @Test
+    void dropLastLeavesOutTheExamplesOfAPartialBatch() {
+        ImageClassificationIterator it = ImageClassificationIterator.builder(data, 4).shuffle(2).dropLast(true).build();
+        assertEquals(8, it.numExamples());
+        assertEquals(2, it.batchesPerEpoch());
+        for (int epoch = 0; epoch < 2; epoch++) {
+            assertEquals(4, it.next().numExamples());
+            assertEquals(4, it.next().numExamples());
+            assertFalse(it.hasNext());
+            it.reset();
+        }
+        assertEquals(3, ImageClassificationIterator.builder(data, 4).build().batchesPerEpoch(), "without: 4 + 4 + 2");
+        IllegalArgumentException none = assertThrows(IllegalArgumentException.class,
+                () -> ImageClassificationIterator.builder(data, 11).dropLast(true).build());
+        assertTrue(none.getMessage().contains("10 examples"), none.getMessage());
+    }
+
     @Test
     void badSettingsAreRefusedWithTheValue() {
         IllegalArgumentException batch = assertThrows(IllegalArgumentException.class,
