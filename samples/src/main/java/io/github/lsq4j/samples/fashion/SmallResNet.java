@@ -1,5 +1,6 @@
 package io.github.lsq4j.samples.fashion;
 
+import java.util.Random;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.ConvolutionMode;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
@@ -12,8 +13,11 @@ import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.conf.layers.PoolingType;
 import org.deeplearning4j.nn.graph.ComputationGraph;
-import org.deeplearning4j.nn.weights.WeightInit;
+import org.deeplearning4j.nn.params.DefaultParamInitializer;
+import org.deeplearning4j.nn.weights.IWeightInit;
+import org.deeplearning4j.nn.weights.WeightInitVarScalingUniformFanIn;
 import org.nd4j.linalg.activations.Activation;
+import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.learning.config.Sgd;
 import org.nd4j.linalg.lossfunctions.LossFunctions;
 
@@ -28,9 +32,17 @@ import org.nd4j.linalg.lossfunctions.LossFunctions;
  * ({@code padding=1}): a 3x3 convolution of stride 2 then centres its outputs on the even rows and
  * columns, where the 1x1 projection shortcut samples. DL4J's {@code ConvolutionMode.Same} would pad
  * only the bottom and right for stride 2, shifting the main path by one pixel against the shortcut.
+ *
+ * <p>Weights start as PyTorch's layers start them ({@code kaiming_uniform_(a=sqrt(5))}, uniform within
+ * {@code +-1/sqrt(fanIn)}), and the output layer's bias uniform within {@code +-1/sqrt(64)}, as
+ * {@code nn.Linear}'s: behind batch norm the scale of a convolution's weights does not change what it
+ * computes, but it sets how far each step of SGD with weight decay moves it, so DL4J's ReLU init (a
+ * variance six times larger) would train the full-precision network differently from the reference.
  */
 public final class SmallResNet {
     private static final int[] WIDTHS = {16, 32, 64};
+    /** DL4J's bound is {@code scale * 3 / sqrt(fanIn)}: a third gives PyTorch's {@code 1 / sqrt(fanIn)}. */
+    private static final IWeightInit PYTORCH_DEFAULT_INIT = new WeightInitVarScalingUniformFanIn(1.0 / 3);
 
     private SmallResNet() {
     }
@@ -48,7 +60,7 @@ public final class SmallResNet {
         ComputationGraphConfiguration.GraphBuilder g = new NeuralNetConfiguration.Builder().seed(seed)
                 // identity: DL4J's default activation is sigmoid, which the convolutions would otherwise apply
                 .activation(Activation.IDENTITY)
-                .weightInit(WeightInit.RELU).updater(new Sgd(0.1)).convolutionMode(ConvolutionMode.Truncate)
+                .weightInit(PYTORCH_DEFAULT_INIT).updater(new Sgd(0.1)).convolutionMode(ConvolutionMode.Truncate)
                 .graphBuilder()
                 .addInputs("input")
                 .setInputTypes(InputType.convolutional(28, 28, 1));
@@ -67,6 +79,12 @@ public final class SmallResNet {
                 .setOutputs("fc");
         ComputationGraph net = new ComputationGraph(g.build());
         net.init();
+        INDArray fcBias = net.getLayer("fc").getParam(DefaultParamInitializer.BIAS_KEY);
+        double bound = 1 / Math.sqrt(WIDTHS[WIDTHS.length - 1]);
+        Random random = new Random(seed);
+        for (long i = 0; i < fcBias.length(); i++) {
+            fcBias.putScalar(i, (2 * random.nextDouble() - 1) * bound);
+        }
         return net;
     }
 
