@@ -8,6 +8,7 @@ import io.github.lsq4j.samples.data.FashionMnist;
 import io.github.lsq4j.samples.data.ImageClassificationIterator;
 import io.github.lsq4j.samples.data.LabeledImages;
 import io.github.lsq4j.samples.export.OnnxDeployment;
+import io.github.lsq4j.train.BatchNormStatistics;
 import io.github.lsq4j.train.FineTuner;
 import io.github.lsq4j.train.LsqRecipe;
 import java.util.List;
@@ -109,6 +110,10 @@ public final class ParallelTraining {
             }
         }
         double seconds = (System.nanoTime() - begin) / 1e9;
+        // Parameter averaging also averages the workers' moving averages of batch norm (log10 of the standard
+        // deviation, not the variance): re-estimating them, as FineTuner does after each epoch, makes both runs
+        // evaluate their weights alone.
+        BatchNormStatistics.reestimate(net, iterator(train, images, 3), FineTuner.Builder.DEFAULT_BATCH_NORM_BATCHES);
         if (trained != null) {
             trained[0] = net;
         }
