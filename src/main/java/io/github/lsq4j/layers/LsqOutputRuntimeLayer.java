@@ -24,6 +24,8 @@ import org.nd4j.linalg.factory.Nd4j;
  */
 public class LsqOutputRuntimeLayer extends BaseOutputLayer<LsqOutputLayer> implements QuantizedLayer {
     private final InputQuantization inputQuantization = new InputQuantization(this);
+    /** The quantized weights, kept between inference passes while the weights are unchanged. */
+    private final QuantizedWeights quantizedWeights = new QuantizedWeights(this);
     /** True while {@link #input} holds the quantized input, so that it is not quantized twice. */
     private boolean inputIsQuantized;
 
@@ -73,14 +75,15 @@ public class LsqOutputRuntimeLayer extends BaseOutputLayer<LsqOutputLayer> imple
     /** The weights as the layer computes with them: quantized, if the layer quantizes its weights. */
     @Override
     protected INDArray getParamWithNoise(String param, boolean training, LayerWorkspaceMgr workspaceMgr) {
-        INDArray p = super.getParamWithNoise(param, training, workspaceMgr);
-        Quantizer quantizer = layerConf().getWeightQuantizer();
-        if (quantizer == null || !LsqLayerConfig.WEIGHT_KEY.equals(param)) {
-            return p;
+        if (layerConf().getWeightQuantizer() == null || !LsqLayerConfig.WEIGHT_KEY.equals(param)) {
+            return super.getParamWithNoise(param, training, workspaceMgr);
         }
-        try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
-            return EagerQuantizer.quantize(p, getParam(LsqLayerConfig.WEIGHT_STEP_KEY), quantizer, like(p));
-        }
+        return quantizedWeights.forPass(training);
+    }
+
+    /** @return how many times the layer quantized its weights (tests show that inference reuses them) */
+    long weightQuantizations() {
+        return quantizedWeights.quantizations();
     }
 
     /**
@@ -126,11 +129,6 @@ public class LsqOutputRuntimeLayer extends BaseOutputLayer<LsqOutputLayer> imple
             gradients.put(LsqLayerConfig.INPUT_STEP_KEY, view);
         }
         return result;
-    }
-
-    /** An uninitialized array of {@code a}'s shape, type and ordering (callers are outside workspaces). */
-    private static INDArray like(INDArray a) {
-        return Nd4j.createUninitialized(a.dataType(), a.shape(), a.ordering());
     }
 
     @Override

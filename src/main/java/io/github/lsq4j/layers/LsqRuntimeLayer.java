@@ -13,9 +13,7 @@ import org.nd4j.common.primitives.Pair;
 import org.nd4j.linalg.activations.IActivation;
 import org.nd4j.linalg.activations.impl.ActivationIdentity;
 import org.nd4j.linalg.api.buffer.DataType;
-import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * The runtime layer of {@link LsqDense} and {@link LsqConv2D}: the input quantizer
@@ -44,8 +42,8 @@ public class LsqRuntimeLayer extends SameDiffLayer implements QuantizedLayer {
     private INDArray trainingInput;
     private INDArray quantizedTrainingInput;
     private INDArray preActivation;
-    /** The quantized weights of the last pass; null until the first, or if weights are not quantized. */
-    private INDArray quantizedWeights;
+    /** The quantized weights: of the last pass, kept between inference passes while the weights are unchanged. */
+    private final QuantizedWeights quantizedWeights = new QuantizedWeights(this);
     private EagerLinear linear;
 
     /**
@@ -82,12 +80,13 @@ public class LsqRuntimeLayer extends SameDiffLayer implements QuantizedLayer {
         if (training) {
             preActivation = z;
         }
-        return fn.getActivation(workspaceMgr.dup(ArrayType.ACTIVATIONS, z), training);
+        // training keeps z for the backward pass; inference applies the activation in place
+        return fn.getActivation(training ? workspaceMgr.dup(ArrayType.ACTIVATIONS, z) : z, training);
     }
 
     /** The linear operation on the quantized input and weights, in the activations' memory. */
     private INDArray preActivation(boolean training, LayerWorkspaceMgr workspaceMgr) {
-        INDArray w = weightsForPass();
+        INDArray w = weightsForPass(training);
         INDArray x = input;
         if (inputQuantization.isOn()) {
             x = inputQuantization.forward(input, training, workspaceMgr,
@@ -119,7 +118,7 @@ public class LsqRuntimeLayer extends SameDiffLayer implements QuantizedLayer {
         clearTrainingPass();
         // after a training pass the weights array still holds that pass's quantized weights (no update
         // in between); after an inference pass they are quantized again, as the input is
-        INDArray w = afterTraining ? weightsOfLastPass() : weightsForPass();
+        INDArray w = afterTraining ? weightsOfLastPass() : weightsForPass(false);
         double inputStep = Double.NaN;
         if (inputQuantization.isOn()) {
             inputStep = inputQuantization.backwardStep(input, afterTraining);
@@ -147,23 +146,19 @@ public class LsqRuntimeLayer extends SameDiffLayer implements QuantizedLayer {
         return new Pair<>(gradient, dx);
     }
 
-    /** The weights this pass computes with: {@code quantize(W)}, written into the layer's array, or W. */
-    private INDArray weightsForPass() {
-        if (!lsqConf().isQuantizeWeights()) {
-            return getParam(LsqLayerConfig.WEIGHT_KEY);
-        }
-        INDArray w = getParam(LsqLayerConfig.WEIGHT_KEY);
-        if (quantizedWeights == null) {
-            try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
-                quantizedWeights = w.ulike();
-            }
-        }
-        return EagerQuantizer.quantize(w, getParam(LsqLayerConfig.WEIGHT_STEP_KEY), lsqConf().getWeightQuantizer(),
-                quantizedWeights);
+    /** The weights a pass computes with: {@code quantize(W)} or, if the layer does not quantize them, W. */
+    private INDArray weightsForPass(boolean training) {
+        return lsqConf().isQuantizeWeights() ? quantizedWeights.forPass(training) : getParam(LsqLayerConfig.WEIGHT_KEY);
     }
 
     private INDArray weightsOfLastPass() {
-        return quantizedWeights != null ? quantizedWeights : getParam(LsqLayerConfig.WEIGHT_KEY);
+        INDArray last = quantizedWeights.ofLastPass();
+        return last != null ? last : getParam(LsqLayerConfig.WEIGHT_KEY);
+    }
+
+    /** @return how many times the layer quantized its weights (tests show that inference reuses them) */
+    long weightQuantizations() {
+        return quantizedWeights.quantizations();
     }
 
     /** The bias as the linear operation takes it, {@code [nOut]}; null without bias. */
@@ -190,6 +185,16 @@ public class LsqRuntimeLayer extends SameDiffLayer implements QuantizedLayer {
                 quantizer.stepGradientScale(w.shape(), false), weightGradient);
         INDArray view = gradTable.get(LsqLayerConfig.WEIGHT_STEP_KEY);
         view.assign(stepGradient.reshape(view.shape()));
+    }
+
+    /**
+     * Writes {@code val} into the parameter, as DL4J's stock layers do: M2.1's {@code SameDiffLayer.setParam}
+     * checks the shape and writes nothing.
+     */
+    @Override
+    public void setParam(String key, INDArray val) {
+        super.setParam(key, val);
+        getParam(key).assign(val);
     }
 
     @Override

@@ -185,7 +185,7 @@ final class FusedCpuQuantizer {
      * The array's elements, without a copy: ND4J positions a view's buffer at the view's first element, and
      * {@link #applies} has checked that the elements follow each other from there.
      */
-    private static FloatBuffer floats(INDArray a) {
+    static FloatBuffer floats(INDArray a) {
         FloatBuffer elements = a.data().asNioFloat().slice();
         if (elements.remaining() < a.length()) {
             throw new IllegalStateException("fused quantizer: a buffer of " + elements.remaining() + " floats for an "
