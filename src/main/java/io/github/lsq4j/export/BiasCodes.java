@@ -25,14 +25,25 @@ public record BiasCodes(int[] codes, float[] scales) {
         }
         int[] codes = new int[bias.length];
         for (int c = 0; c < bias.length; c++) {
-            double code = Math.rint(bias[c] / (double) scales[scales.length == 1 ? 0 : c]);
-            if (Math.abs(code) > Integer.MAX_VALUE) {
-                throw new IllegalStateException("layer " + p.layerName() + ": bias " + bias[c] + " is " + code
-                        + " units of s_x * s_w, beyond INT32");
-            }
-            codes[c] = (int) code;
+            codes[c] = code(bias[c], scales[scales.length == 1 ? 0 : c], p.layerName());
         }
         return new BiasCodes(codes, scales);
+    }
+
+    /**
+     * @param value the bias value
+     * @param scale the accumulator's unit
+     * @param layer the layer's name, for the error
+     * @return {@code round(value / scale)}, half to even
+     * @throws IllegalStateException if the code does not fit in INT32 (a step collapsed to almost zero)
+     */
+    static int code(double value, double scale, String layer) {
+        double code = Math.rint(value / scale);
+        if (Math.abs(code) > Integer.MAX_VALUE) {
+            throw new IllegalStateException("layer " + layer + ": bias " + value + " is " + code
+                    + " units of s_x * s_w, beyond INT32");
+        }
+        return (int) code;
     }
 
     /** @return the bias as the exported model computes with it: {@code codes[c] * scale[c]}, in float */

@@ -80,7 +80,22 @@ public final class OnnxExporter {
      * @throws IllegalStateException    if an LSQ layer's input step was never initialized
      */
     public static void export(Model net, Path file, long... inputShape) throws IOException {
-        Onnx.ModelProto model = toOnnx(net, inputShape);
+        export(net, file, OnnxFormat.QDQ, inputShape);
+    }
+
+    /**
+     * Exports a network with one input in the given form, writing the file atomically.
+     *
+     * @param net        a trained MultiLayerNetwork or ComputationGraph
+     * @param file       the ONNX file
+     * @param format     QDQ for accelerator toolchains, INTEGER for ONNX Runtime on CPU
+     * @param inputShape the shape of one example, without the batch axis (e.g. {@code 1, 28, 28})
+     * @throws IOException              if writing fails
+     * @throws IllegalArgumentException naming the layer and its kind if a layer has no export
+     * @throws IllegalStateException    if an LSQ layer's input step was never initialized
+     */
+    public static void export(Model net, Path file, OnnxFormat format, long... inputShape) throws IOException {
+        Onnx.ModelProto model = toOnnx(net, format, inputShape);
         ModelFiles.writeAtomically(file, tmp -> {
             try (OutputStream out = Files.newOutputStream(tmp)) {
                 model.writeTo(out);
@@ -97,6 +112,23 @@ public final class OnnxExporter {
      * @return the model
      */
     public static Onnx.ModelProto toOnnx(Model net, long... inputShape) {
+        return toOnnx(net, OnnxFormat.QDQ, inputShape);
+    }
+
+    /**
+     * The ONNX model of a network with one input, in the given form.
+     *
+     * @param net        a trained MultiLayerNetwork or ComputationGraph
+     * @param format     QDQ or INTEGER
+     * @param inputShape the shape of one example, without the batch axis
+     * @return the model
+     */
+    public static Onnx.ModelProto toOnnx(Model net, OnnxFormat format, long... inputShape) {
+        Onnx.ModelProto qdq = qdq(net, inputShape);
+        return format == OnnxFormat.INTEGER ? IntegerLowering.lower(qdq) : qdq;
+    }
+
+    private static Onnx.ModelProto qdq(Model net, long... inputShape) {
         if (net instanceof MultiLayerNetwork mln) {
             return model(multiLayerNetwork(mln, inputShape));
         }

@@ -2,6 +2,7 @@ package io.github.lsq4j.export;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -134,6 +135,81 @@ class OnnxExporterTest {
         OnnxExporter.export(lsq, file, 3, 32, 32);
         assertCodesAndStepsAreTheNetworksExactly(lsq, file);
         assertRunsAsInDl4j(lsq, file, lsq.getConfiguration().getNetworkInputs().get(0), x, "4-bit zoo ResNet50");
+    }
+
+    /**
+     * The integer form computes what the QDQ form computes (which the tests above hold to lsq4j), at every
+     * optimization level: float convolutions on weights folded from the codes, batch norm folded in
+     * (negative factors too), dense layers as {@code MatMulInteger}, and no DequantizeLinear left on the
+     * per-call path.
+     */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({"4-bit LeNet", "8-bit LeNet", "2-bit residual graph", "4-bit zoo ResNet50"})
+    void integerFormComputesWhatTheQdqFormComputes(String what) throws Exception {
+        Model net;
+        INDArray x;
+        long[] shape;
+        if (what.contains("LeNet")) {
+            x = Nd4j.rand(DataType.FLOAT, 64, 1, 28, 28);
+            shape = new long[] {1, 28, 28};
+            net = trained(LsqConverter.convert(ConvertTestNets.leNet(1, DataType.FLOAT),
+                    QuantizationPolicy.builder(what.startsWith("8") ? 8 : 4).firstAndLastAtTargetBits().build()), x, 10);
+        } else if (what.contains("residual")) {
+            x = Nd4j.rand(DataType.FLOAT, 64, 1, 12, 12);
+            shape = new long[] {1, 12, 12};
+            net = trained(LsqConverter.convert(ConvertTestNets.residual(3, DataType.FLOAT), QuantizationPolicy.paper(2)),
+                    x, 5);
+        } else {
+            x = Nd4j.rand(DataType.FLOAT, 4, 3, 32, 32);
+            shape = new long[] {3, 32, 32};
+            net = trained(LsqConverter.convert(io.github.lsq4j.zoo.ZooModels.initResNet50(10, 3, 32, 32, 42,
+                    new org.nd4j.linalg.learning.config.Sgd(1e-4)), QuantizationPolicy.paper(4)), x, 10, 1);
+            negateSomeBatchNormFactors((ComputationGraph) net);
+        }
+        long quantizedDense = LsqLayers.lsqLayers(net).stream().filter(l -> l.lsqConf().isQuantizeWeights()
+                && l.lsqConf().isQuantizeInputs() && !(l.lsqConf() instanceof io.github.lsq4j.layers.LsqConv2D)).count();
+        Path qdq = dir.resolve("qdq.onnx");
+        Path integer = dir.resolve("integer.onnx");
+        OnnxExporter.export(net, qdq, shape);
+        OnnxExporter.export(net, integer, OnnxFormat.INTEGER, shape);
+        String inputName = net instanceof MultiLayerNetwork ? OnnxExporter.MLN_INPUT
+                : ((ComputationGraph) net).getConfiguration().getNetworkInputs().get(0);
+        INDArray expected;
+        try (OnnxRuntimeRunner ort = new OnnxRuntimeRunner(qdq)) {
+            expected = ort.run(inputName, x);
+        }
+        for (OrtSession.SessionOptions.OptLevel level : OrtSession.SessionOptions.OptLevel.values()) {
+            Path optimized = dir.resolve("optimized-" + level + ".onnx");
+            try (OnnxRuntimeRunner ort = new OnnxRuntimeRunner(integer, level, optimized)) {
+                INDArray actual = ort.run(inputName, x);
+                double maxDiff = expected.sub(actual).amaxNumber().doubleValue();
+                assertTrue(maxDiff < 1e-5, what + ", ONNX Runtime " + level + ": max |difference| " + maxDiff);
+            }
+            Map<String, Long> ops = opCounts(optimized);
+            assertEquals(quantizedDense, ops.getOrDefault("MatMulInteger", 0L), what + " " + level + ": " + ops);
+            if (level == OrtSession.SessionOptions.OptLevel.ALL_OPT) {
+                assertFalse(ops.containsKey("DequantizeLinear"), what + ": per-call dequantization left: " + ops);
+            }
+        }
+    }
+
+    /** Two channels of every batch norm get a negative factor, which the integer form must carry. */
+    private static void negateSomeBatchNormFactors(ComputationGraph net) {
+        for (org.deeplearning4j.nn.api.Layer l : net.getLayers()) {
+            if (l.conf().getLayer() instanceof org.deeplearning4j.nn.conf.layers.BatchNormalization) {
+                INDArray gamma = l.getParam("gamma");
+                gamma.putScalar(0, -gamma.getDouble(0));
+                gamma.putScalar(1, -gamma.getDouble(1));
+            }
+        }
+    }
+
+    private static Map<String, Long> opCounts(Path model) throws IOException {
+        try (InputStream in = Files.newInputStream(model)) {
+            return Onnx.ModelProto.parseFrom(in).getGraph().getNodeList().stream()
+                    .collect(java.util.stream.Collectors.groupingBy(Onnx.NodeProto::getOpType, java.util.TreeMap::new,
+                            java.util.stream.Collectors.counting()));
+        }
     }
 
     @Test

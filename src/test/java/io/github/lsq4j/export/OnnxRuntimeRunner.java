@@ -21,8 +21,16 @@ final class OnnxRuntimeRunner implements AutoCloseable {
     }
 
     OnnxRuntimeRunner(Path file, OrtSession.SessionOptions.OptLevel level) throws OrtException {
+        this(file, level, null);
+    }
+
+    /** With ONNX Runtime's optimized graph written to {@code optimized} (if not null), to see its kernels. */
+    OnnxRuntimeRunner(Path file, OrtSession.SessionOptions.OptLevel level, Path optimized) throws OrtException {
         try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
             options.setOptimizationLevel(level);
+            if (optimized != null) {
+                options.setOptimizedModelFilePath(optimized.toString());
+            }
             options.setIntraOpNumThreads(2);
             session = env.createSession(file.toString(), options);
         }

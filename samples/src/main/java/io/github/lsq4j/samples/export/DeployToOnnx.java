@@ -1,5 +1,6 @@
 package io.github.lsq4j.samples.export;
 
+import io.github.lsq4j.export.OnnxFormat;
 import io.github.lsq4j.samples.SampleCli;
 import io.github.lsq4j.samples.data.FashionMnist;
 import io.github.lsq4j.train.ModelFiles;
@@ -12,15 +13,16 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * The deployment sample: ResNet-8 on Fashion-MNIST trained in float (or read from {@code --fp}),
- * converted to LSQ and briefly fine-tuned at each bit width, exported to ONNX and run in ONNX Runtime
- * on the 10,000 test images. Prints lsq4j's and the runtime's accuracy, their agreement, the codes the
+ * The deployment sample: ResNet-8 (or ResNet-20) on Fashion-MNIST trained in float (or read from
+ * {@code --fp}), converted to LSQ and briefly fine-tuned at each bit width, exported to ONNX in both
+ * forms ({@link OnnxFormat}: QDQ, and integer kernels for ONNX Runtime) and run in ONNX Runtime on the
+ * 10,000 test images. Prints lsq4j's and the runtime's accuracy, their agreement, the codes the
  * runtime's rounding changes, and the file sizes; {@code --bench} adds inference speed.
  *
  * <p>{@code mvn -q exec:java -Dexec.mainClass=io.github.lsq4j.samples.export.DeployToOnnx}
  */
 @Command(name = "DeployToOnnx", sortOptions = false, usageHelpWidth = 100, description = {
-    "Converts, fine-tunes, exports to ONNX and runs in ONNX Runtime a ResNet-8 on Fashion-MNIST.", ""})
+    "Converts, fine-tunes, exports to ONNX and runs in ONNX Runtime a ResNet on Fashion-MNIST.", ""})
 public final class DeployToOnnx {
     @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
     boolean help;
@@ -29,8 +31,12 @@ public final class DeployToOnnx {
             + "(default: ${DEFAULT-VALUE}).")
     Path data = FashionMnist.DEFAULT_DIR;
 
-    @Option(names = "--fp", paramLabel = "ZIP", description = "A trained float ResNet-8 (e.g. the demo's fp.zip); "
-            + "default: train one for an epoch on --fp-images.")
+    @Option(names = "--depth", paramLabel = "D", defaultValue = "8", description = "ResNet depth, 8 or 20 "
+            + "(default: ${DEFAULT-VALUE}).")
+    int depth;
+
+    @Option(names = "--fp", paramLabel = "ZIP", description = "A trained float ResNet of --depth (e.g. the demo's "
+            + "fp.zip); default: train one for an epoch on --fp-images.")
     Path fp;
 
     @Option(names = "--fp-images", paramLabel = "N", defaultValue = "8000", description = "Images of the float "
@@ -48,8 +54,8 @@ public final class DeployToOnnx {
     @Option(names = "--seed", paramLabel = "N", defaultValue = "1", description = "Seed (default: ${DEFAULT-VALUE}).")
     long seed;
 
-    @Option(names = "--bench", description = "Also time inference: DL4J float, ONNX Runtime float and QDQ, "
-            + "batch 1 and 128, 2 threads.")
+    @Option(names = "--bench", description = "Also time inference: DL4J float, ONNX Runtime float and both "
+            + "quantized forms, batch 1 and 128, 2 threads.")
     boolean bench;
 
     @Option(names = "--out", paramLabel = "DIR", defaultValue = "lsq4j-onnx", description = "Where the models go "
@@ -65,17 +71,19 @@ public final class DeployToOnnx {
         FashionMnist.Splits data = FashionMnist.loadOrExit(o.data);
         Files.createDirectories(o.out);
         ComputationGraph fp = o.fp != null ? ModelFiles.loadComputationGraph(o.fp)
-                : OnnxDeployment.trainFloat(data.train(), o.fpImages, o.seed);
+                : OnnxDeployment.trainFloat(o.depth, data.train(), o.fpImages, o.seed);
         List<OnnxDeployment.Comparison> comparisons = new ArrayList<>();
         List<Path> files = new ArrayList<>();
         for (int b : o.bits) {
             ComputationGraph lsq = OnnxDeployment.fineTune(fp, b, data.train(), o.lsqImages, o.seed);
-            OnnxDeployment.Comparison c = OnnxDeployment.exportAndCompare(lsq, b, data.test(), o.out);
-            comparisons.add(c);
-            files.add(c.file());
+            for (OnnxFormat format : OnnxFormat.values()) {
+                OnnxDeployment.Comparison c = OnnxDeployment.exportAndCompare(lsq, b, format, data.test(), o.out);
+                comparisons.add(c);
+                files.add(c.file());
+            }
         }
         OnnxDeployment.table(comparisons).forEach(System.out::println);
-        Path fpOnnx = o.out.resolve("resnet8-float.onnx");
+        Path fpOnnx = o.out.resolve("resnet-float.onnx");
         io.github.lsq4j.export.OnnxExporter.export(fp, fpOnnx, 1, 28, 28);
         System.out.printf("float ONNX: %d KB%n", Files.size(fpOnnx) / 1024);
         for (Path f : files) {

@@ -7,6 +7,7 @@ import ai.onnxruntime.OrtSession;
 import io.github.lsq4j.convert.LsqConverter;
 import io.github.lsq4j.convert.QuantizationPolicy;
 import io.github.lsq4j.export.OnnxExporter;
+import io.github.lsq4j.export.OnnxFormat;
 import io.github.lsq4j.layers.LsqLayerConfig;
 import io.github.lsq4j.layers.LsqLayers;
 import io.github.lsq4j.layers.QuantizedLayer;
@@ -50,6 +51,7 @@ public final class OnnxDeployment {
      * The comparison of one exported bit width with lsq4j on the test set.
      *
      * @param bits               the target bit width
+     * @param format             the form of the export
      * @param lsq4jTop1          lsq4j's test accuracy
      * @param onnxTop1           ONNX Runtime's test accuracy
      * @param agreement          the fraction of test images on which both predict the same class
@@ -61,7 +63,7 @@ public final class OnnxDeployment {
      * @param zipBytes           the size of the DL4J model file of the same network
      * @param file               the ONNX file
      */
-    public record Comparison(int bits, double lsq4jTop1, double onnxTop1, double agreement, double maxOutputDifference,
+    public record Comparison(int bits, OnnxFormat format, double lsq4jTop1, double onnxTop1, double agreement, double maxOutputDifference,
                              long changedByRounding, long quantizedInputs, long onnxBytes, long zipBytes, Path file) {
     }
 
@@ -71,8 +73,18 @@ public final class OnnxDeployment {
      * @return the network
      */
     public static ComputationGraph trainFloat(LabeledImages train, int trainImages, long seed) {
+        return trainFloat(8, train, trainImages, seed);
+    }
+
+    /**
+     * Trains a float ResNet of the given depth for one epoch on {@code trainImages} images.
+     *
+     * @param depth 8 or 20 ({@link SmallResNet})
+     * @return the network
+     */
+    public static ComputationGraph trainFloat(int depth, LabeledImages train, int trainImages, long seed) {
         ImageClassificationIterator data = trainIterator(train, trainImages, seed);
-        ComputationGraph fp = LsqRecipe.fullPrecision().applyTo(SmallResNet.build(8, seed), batches(trainImages));
+        ComputationGraph fp = LsqRecipe.fullPrecision().applyTo(SmallResNet.build(depth, seed), batches(trainImages));
         FineTuner.builder(fp, data).epochs(1).examplesPerEpoch(trainImages).build().fit();
         return fp;
     }
@@ -97,17 +109,19 @@ public final class OnnxDeployment {
     /**
      * Exports the network and compares ONNX Runtime (every graph optimization on) with lsq4j on the test set.
      *
-     * @param lsq  the fine-tuned network
-     * @param bits its target bit width
-     * @param test the test images
-     * @param dir  where the ONNX and DL4J files go
+     * @param lsq    the fine-tuned network
+     * @param bits   its target bit width
+     * @param format the form of the export
+     * @param test   the test images
+     * @param dir    where the ONNX and DL4J files go
      * @return the comparison
      */
-    public static Comparison exportAndCompare(ComputationGraph lsq, int bits, LabeledImages test, Path dir)
-            throws IOException, OrtException {
-        Path onnx = dir.resolve("resnet8-" + bits + "bit.onnx");
-        Path zip = dir.resolve("resnet8-" + bits + "bit.zip");
-        OnnxExporter.export(lsq, onnx, 1, 28, 28);
+    public static Comparison exportAndCompare(ComputationGraph lsq, int bits, OnnxFormat format, LabeledImages test,
+                                              Path dir) throws IOException, OrtException {
+        String base = "resnet-" + bits + "bit";
+        Path onnx = dir.resolve(base + "-" + format.name().toLowerCase(java.util.Locale.ROOT) + ".onnx");
+        Path zip = dir.resolve(base + ".zip");
+        OnnxExporter.export(lsq, onnx, format, 1, 28, 28);
         ModelFiles.save(lsq, zip);
         long agree = 0;
         long lsq4jCorrect = 0;
@@ -136,7 +150,7 @@ public final class OnnxDeployment {
             }
         }
         double n = test.count();
-        return new Comparison(bits, lsq4jCorrect / n, onnxCorrect / n, agree / n, maxDiff, changed, quantized,
+        return new Comparison(bits, format, lsq4jCorrect / n, onnxCorrect / n, agree / n, maxDiff, changed, quantized,
                 Files.size(onnx), Files.size(zip), onnx);
     }
 
@@ -265,11 +279,11 @@ public final class OnnxDeployment {
     /** @return the list of results, for printing */
     static List<String> table(List<Comparison> comparisons) {
         List<String> lines = new ArrayList<>();
-        lines.add("| bits | lsq4j top-1 % | ONNX Runtime top-1 % | agreement % | max output diff | codes changed by rounding | ONNX KB | DL4J zip KB |");
-        lines.add("|---|---|---|---|---|---|---|---|");
+        lines.add("| bits | form | lsq4j top-1 % | ONNX Runtime top-1 % | agreement % | max output diff | codes changed by rounding | ONNX KB | DL4J zip KB |");
+        lines.add("|---|---|---|---|---|---|---|---|---|");
         for (Comparison c : comparisons) {
-            lines.add(String.format(java.util.Locale.ROOT, "| %d | %.2f | %.2f | %.2f | %.2g | %d of %d | %d | %d |",
-                    c.bits(), 100 * c.lsq4jTop1(), 100 * c.onnxTop1(), 100 * c.agreement(), c.maxOutputDifference(),
+            lines.add(String.format(java.util.Locale.ROOT, "| %d | %s | %.2f | %.2f | %.2f | %.2g | %d of %d | %d | %d |",
+                    c.bits(), c.format(), 100 * c.lsq4jTop1(), 100 * c.onnxTop1(), 100 * c.agreement(), c.maxOutputDifference(),
                     c.changedByRounding(), c.quantizedInputs(), c.onnxBytes() / 1024, c.zipBytes() / 1024));
         }
         return lines;

@@ -1,0 +1,365 @@
+package io.github.lsq4j.export;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import onnx.Onnx;
+import org.nd4j.shade.protobuf.ByteString;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Turns the QDQ export into a model whose quantized layers run as integer kernels in ONNX Runtime's CPU
+ * provider, computing what the QDQ model computes. ONNX Runtime fuses QDQ into an integer convolution
+ * only when a QuantizeLinear follows the convolution, which the QDQ form of an LSQ network never has
+ * (batch norm, activations and residual adds follow in float), so it runs those convolutions in float
+ * on weights dequantized on every call. Here, per quantized convolution or dense layer:
+ *
+ * <ul>
+ *   <li>a batch norm that is the layer's only consumer is folded in: its per-channel factor
+ *       {@code a = gamma / sqrt(var + eps)} multiplies the layer's output scale, its shift joins the
+ *       bias; the weight codes stay the learned ones;</li>
+ *   <li>a convolution whose (folded) output reaches only the next layer's input quantizer, through ReLU
+ *       and Clip nodes that nothing else reads, becomes a {@code QLinearConv} that writes that quantizer's
+ *       codes: its requantization to the next step is the next layer's input quantization, ReLU and the
+ *       quantizer's range become an integer Clip of the codes ({@link OutputCodes}, {@link Requantization}).
+ *       Only if rounding its bias to INT32 moves its outputs by at most {@value #MAX_BIAS_SHIFT} of a step:
+ *       with a large batch-norm factor the accumulator's unit is coarse and codes near a rounding boundary
+ *       would flip;</li>
+ *   <li>every other convolution (a residual add follows, several layers read its output, or the bias
+ *       bound above fails) becomes a float convolution whose weights {@code codes * s_w * a} ONNX Runtime
+ *       computes once when it loads the model: exact, and its fastest float kernel. (ONNX Runtime 1.23's
+ *       {@code ConvInteger} takes unsigned weights only and ran ResNet-8 4x slower than float;
+ *       BENCHMARKS.md);</li>
+ *   <li>a dense layer becomes {@code MatMulInteger} (exact INT32 accumulation) and one float multiply-add
+ *       per output, {@code acc * s_x * s_w + bias}.</li>
+ * </ul>
+ *
+ * Weight codes stay 4-bit in the file (Cast and Mul nodes that ONNX Runtime folds when it loads the
+ * model make the 8-bit or float kernel weights). Signed input codes are written as UINT8 with zero point
+ * 128 (the same codes, shifted), the activation type ONNX Runtime's x86 integer kernels take.
+ */
+final class IntegerLowering {
+    private static final String DQ = "DequantizeLinear";
+    private static final String Q = "QuantizeLinear";
+    /**
+     * The most, in steps of the next quantizer, by which the INT32 rounding of a {@code QLinearConv}'s bias
+     * may move its outputs before rounding: an output code flips only within that distance of a rounding
+     * boundary, so about this fraction of codes at most. Above it the layer stays a float convolution.
+     */
+    static final double MAX_BIAS_SHIFT = 1e-4;
+    private static final Logger log = LoggerFactory.getLogger(IntegerLowering.class);
+
+    private final Onnx.GraphProto.Builder graph;
+    private final Map<String, Onnx.TensorProto> initializers = new HashMap<>();
+    private final Map<String, Onnx.NodeProto> producers = new HashMap<>();
+    private final Map<String, List<Onnx.NodeProto>> consumers = new HashMap<>();
+    private final Set<String> graphOutputs = new HashSet<>();
+    private final Set<Onnx.NodeProto> removed = new HashSet<>();
+    /** New nodes, each list put in place of the node it replaces. */
+    private final Map<Onnx.NodeProto, List<Onnx.NodeProto>> replacements = new LinkedHashMap<>();
+    private final Set<String> names = new HashSet<>();
+
+    private IntegerLowering(Onnx.GraphProto.Builder graph) {
+        this.graph = graph;
+    }
+
+    /**
+     * @param qdq a model written by {@link OnnxExporter} in the QDQ form
+     * @return the same network with integer kernels
+     */
+    static Onnx.ModelProto lower(Onnx.ModelProto qdq) {
+        Onnx.ModelProto.Builder model = qdq.toBuilder();
+        new IntegerLowering(model.getGraphBuilder()).run();
+        return model.build();
+    }
+
+    private void run() {
+        shiftSignedCodesToUnsigned();
+        index();
+        for (Onnx.NodeProto node : new ArrayList<>(graph.getNodeList())) {
+            if ((node.getOpType().equals("Conv") || node.getOpType().equals("MatMul")) && !removed.contains(node)) {
+                LoweredLayer layer = LoweredLayer.match(this, node);
+                if (layer != null) {
+                    lowerLayer(layer);
+                }
+            }
+        }
+        rebuild();
+    }
+
+    // ---------------------------------------------------------------- graph bookkeeping
+
+    /** INT8 zero points (signed input codes) become UINT8 128: the same codes, shifted. */
+    private void shiftSignedCodesToUnsigned() {
+        for (int i = 0; i < graph.getInitializerCount(); i++) {
+            Onnx.TensorProto t = graph.getInitializer(i);
+            if (t.getDataType() == OnnxGraph.INT8 && t.getDimsCount() == 0 && isActivationZeroPoint(t.getName())) {
+                graph.setInitializer(i, t.toBuilder().setDataType(OnnxGraph.UINT8)
+                        .setRawData(ByteString.copyFrom(new byte[] {(byte) (t.getRawData().byteAt(0) + 128)})));
+            }
+        }
+    }
+
+    /** Whether the initializer is the zero point of a QuantizeLinear (of layer inputs, not weights). */
+    private boolean isActivationZeroPoint(String name) {
+        return graph.getNodeList().stream().anyMatch(n -> n.getOpType().equals(Q) && n.getInputCount() > 2
+                && n.getInput(2).equals(name));
+    }
+
+    private void index() {
+        graph.getInitializerList().forEach(t -> initializers.put(t.getName(), t));
+        graph.getOutputList().forEach(o -> graphOutputs.add(o.getName()));
+        for (Onnx.NodeProto n : graph.getNodeList()) {
+            n.getOutputList().forEach(o -> producers.put(o, n));
+            n.getInputList().forEach(i -> consumers.computeIfAbsent(i, k -> new ArrayList<>()).add(n));
+            names.addAll(n.getOutputList());
+        }
+        names.addAll(initializers.keySet());
+    }
+
+    Onnx.NodeProto producer(String tensor, String opType) {
+        Onnx.NodeProto p = producers.get(tensor);
+        return p != null && p.getOpType().equals(opType) ? p : null;
+    }
+
+    /** The only node reading {@code tensor}, if exactly one does and it is not a graph output. */
+    Onnx.NodeProto soleConsumer(String tensor) {
+        List<Onnx.NodeProto> c = consumers.getOrDefault(tensor, List.of());
+        return c.size() == 1 && !graphOutputs.contains(tensor) ? c.get(0) : null;
+    }
+
+    Onnx.TensorProto initializer(String name) {
+        return initializers.get(name);
+    }
+
+    private String unique(String base) {
+        String name = base;
+        for (int i = 1; !names.add(name); i++) {
+            name = base + "_" + i;
+        }
+        return name;
+    }
+
+    private void rebuild() {
+        List<Onnx.NodeProto> nodes = new ArrayList<>();
+        for (Onnx.NodeProto n : graph.getNodeList()) {
+            List<Onnx.NodeProto> replacement = replacements.get(n);
+            if (replacement != null) {
+                nodes.addAll(replacement);
+            } else if (!removed.contains(n)) {
+                nodes.add(n);
+            }
+        }
+        graph.clearNode().addAllNode(nodes);
+        Set<String> used = new HashSet<>();
+        nodes.forEach(n -> used.addAll(n.getInputList()));
+        List<Onnx.TensorProto> kept = graph.getInitializerList().stream().filter(t -> used.contains(t.getName())).toList();
+        graph.clearInitializer().addAllInitializer(kept);
+    }
+
+    // ---------------------------------------------------------------- lowering one layer
+
+    private void lowerLayer(LoweredLayer layer) {
+        removed.addAll(layer.replacedNodes());
+        List<Onnx.NodeProto> nodes = new ArrayList<>();
+        OutputCodes next = layer.isConv() ? OutputCodes.match(this, layer.output()) : null;
+        Requantization requantization = next == null ? null : Requantization.of(layer, next.scaleValue());
+        if (requantization != null && requantization.maxShift() <= MAX_BIAS_SHIFT) {
+            removed.addAll(next.replacedNodes());
+            qLinearConv(layer, next, requantization, nodes);
+        } else if (layer.isConv()) {
+            if (requantization != null) {
+                log.debug("{}: float convolution, the INT32 bias would move its output codes by up to {} of a step",
+                        layer.name(), requantization.maxShift());
+            }
+            floatConv(layer, nodes);
+        } else {
+            matMulInteger(layer, nodes);
+        }
+        replacements.put(layer.node(), nodes);
+        removed.remove(layer.node());
+    }
+
+    /** {@code QLinearConv} writing the next layer's input codes, then their integer clamp if one is needed. */
+    private void qLinearConv(LoweredLayer layer, OutputCodes next, Requantization r, List<Onnx.NodeProto> nodes) {
+        List<String> inputs = List.of(layer.inputCodes(), layer.inputScale(), layer.inputZeroPoint(),
+                scaledWeights(layer, r.weightFactors(), nodes), floats(layer.name() + "_wq_step", r.weightScales(),
+                        layer.channels()), scalarOf(layer.name() + "_wq_zero", OnnxGraph.INT8, 0), next.scale(),
+                next.zeroPoint(), int32s(layer.name() + "_bq", r.bias()));
+        String y = next.clamped() ? unique(layer.name() + "_codes") : next.codesTensor();
+        nodes.add(node("QLinearConv", inputs, y, layer.node().getAttributeList()));
+        if (next.clamped()) {
+            int type = next.type();
+            nodes.add(node("Clip", List.of(y, scalarOf(layer.name() + "_codes_lo", type, next.low()),
+                    scalarOf(layer.name() + "_codes_hi", type, next.high())), next.codesTensor(), List.of()));
+        }
+    }
+
+    /**
+     * INT8 weights {@code codes * factor[c]}: written as the learned codes (INT4 when they are 4-bit) and
+     * the per-output-channel factors, multiplied and cast to INT8 by nodes that ONNX Runtime folds when it
+     * loads the model, so the file keeps the 4-bit codes.
+     */
+    private String scaledWeights(LoweredLayer layer, int[] factors, List<Onnx.NodeProto> nodes) {
+        String codes = weights(layer.name() + "_wq", layer.weightCodes(), layer.weightDims(),
+                layer.weightsAreInt4() ? OnnxGraph.INT4 : OnnxGraph.INT8, OnnxGraph.INT32, nodes);
+        long[] factorShape = new long[layer.weightDims().length];
+        java.util.Arrays.fill(factorShape, 1);
+        factorShape[0] = factors.length;
+        String scaled = unique(layer.name() + "_wq_scaled");
+        nodes.add(node("Mul", List.of(codes, int32s(layer.name() + "_wq_factor", factors, factorShape)), scaled,
+                List.of()));
+        String int8 = unique(layer.name() + "_wq_8bit");
+        nodes.add(node("Cast", List.of(scaled), int8, List.of(OnnxGraph.attr("to", (long) OnnxGraph.INT8))));
+        return int8;
+    }
+
+    /**
+     * {@code MatMulInteger} (unsigned input codes, signed weight codes, exact INT32 accumulation), then
+     * {@code acc * s_x * s_w + bias} per output unit in float.
+     */
+    private void matMulInteger(LoweredLayer layer, List<Onnx.NodeProto> nodes) {
+        int channels = layer.channels();
+        float[] scales = new float[channels];
+        float[] offsets = new float[channels];
+        for (int c = 0; c < channels; c++) {
+            scales[c] = (float) (layer.inputStep() * layer.weightStep(c) * layer.factor(c));
+            offsets[c] = (float) layer.offset(c);
+        }
+        String acc = unique(layer.name() + "_acc");
+        String w = weights(layer.name() + "_wq", layer.weightCodes(), layer.weightDims(),
+                layer.weightsAreInt4() ? OnnxGraph.INT4 : OnnxGraph.INT8, OnnxGraph.INT8, nodes);
+        nodes.add(node("MatMulInteger", List.of(layer.inputCodes(), w, layer.inputZeroPoint(),
+                scalarOf(layer.name() + "_wq_zero", OnnxGraph.INT8, 0)), acc, List.of()));
+        String accFloat = unique(layer.name() + "_accf");
+        nodes.add(node("Cast", List.of(acc), accFloat, List.of(OnnxGraph.attr("to", (long) OnnxGraph.FLOAT))));
+        String scaled = unique(layer.name() + "_scaled");
+        nodes.add(node("Mul", List.of(accFloat, floats(layer.name() + "_scale", scales, channels)), scaled, List.of()));
+        nodes.add(node("Add", List.of(scaled, floats(layer.name() + "_offset", offsets, channels)), layer.output(),
+                List.of()));
+    }
+
+    /**
+     * A float convolution on the dequantized input whose weights, {@code codes * s_w * a}, and bias are
+     * computed from the codes by nodes ONNX Runtime folds when it loads the model: no dequantization on the
+     * per-call path, and the runtime's fastest float convolution.
+     */
+    private void floatConv(LoweredLayer layer, List<Onnx.NodeProto> nodes) {
+        int channels = layer.channels();
+        float[] scales = new float[channels];
+        float[] offsets = new float[channels];
+        for (int c = 0; c < channels; c++) {
+            scales[c] = (float) (layer.weightStep(c) * layer.factor(c));
+            offsets[c] = (float) layer.offset(c);
+        }
+        String codes = weights(layer.name() + "_wc", layer.weightCodes(), layer.weightDims(),
+                layer.weightsAreInt4() ? OnnxGraph.INT4 : OnnxGraph.INT8, OnnxGraph.FLOAT, nodes);
+        long[] scaleShape = new long[layer.weightDims().length];
+        java.util.Arrays.fill(scaleShape, 1);
+        scaleShape[0] = channels;
+        String w = unique(layer.name() + "_wf");
+        nodes.add(node("Mul", List.of(codes, floats(layer.name() + "_wf_step", scales, scaleShape)), w, List.of()));
+        nodes.add(node("Conv", List.of(dequantizedInput(layer, nodes), w, floats(layer.name() + "_bf", offsets, channels)),
+                layer.output(), layer.node().getAttributeList()));
+    }
+
+    /**
+     * The input codes as float values, {@code (code - zero) * s_x}, as Cast, Sub and Mul: a
+     * DequantizeLinear in front of a float convolution would make ONNX Runtime quantize the folded float
+     * weights again, per tensor to INT8 (its weight-and-bias quantization pass), which is not the network.
+     */
+    private String dequantizedInput(LoweredLayer layer, List<Onnx.NodeProto> nodes) {
+        String codes = unique(layer.name() + "_xf");
+        nodes.add(node("Cast", List.of(layer.inputCodes()), codes, List.of(OnnxGraph.attr("to", (long) OnnxGraph.FLOAT))));
+        int zero = initializer(layer.inputZeroPoint()).getRawData().byteAt(0) & 0xFF;
+        if (zero != 0) {
+            String centered = unique(layer.name() + "_xc");
+            nodes.add(node("Sub", List.of(codes, floats(layer.name() + "_x_zero", new float[] {zero})), centered,
+                    List.of()));
+            codes = centered;
+        }
+        String x = unique(layer.name() + "_xs");
+        nodes.add(node("Mul", List.of(codes, layer.inputScale()), x, List.of()));
+        return x;
+    }
+
+    // ---------------------------------------------------------------- new nodes and initializers
+
+    private Onnx.NodeProto node(String opType, List<String> inputs, String output, List<Onnx.AttributeProto> attributes) {
+        return Onnx.NodeProto.newBuilder().setOpType(opType).addAllInput(inputs).addOutput(output)
+                .addAllAttribute(attributes).build();
+    }
+
+    /**
+     * Weight codes stored as {@code storedType} (INT4 packed two per byte, or INT8) and, if
+     * that is a 4-bit type, cast to the 8-bit {@code kernelType} by a node ONNX Runtime folds at load.
+     */
+    private String weights(String base, int[] codes, long[] dims, int storedType, int kernelType,
+                           List<Onnx.NodeProto> nodes) {
+        byte[] raw;
+        if (storedType == OnnxGraph.INT4) {
+            raw = new byte[(codes.length + 1) / 2];
+            for (int i = 0; i < codes.length; i++) {
+                raw[i / 2] |= (byte) ((codes[i] & 0x0F) << (4 * (i % 2)));
+            }
+        } else {
+            raw = new byte[codes.length];
+            for (int i = 0; i < codes.length; i++) {
+                raw[i] = (byte) codes[i];
+            }
+        }
+        String stored = initializer(base, storedType, dims, raw);
+        if (storedType == kernelType) {
+            return stored;
+        }
+        String cast = unique(base + "_8bit");
+        nodes.add(node("Cast", List.of(stored), cast, List.of(OnnxGraph.attr("to", (long) kernelType))));
+        return cast;
+    }
+
+    private String floats(String base, float[] values, long... dims) {
+        ByteBuffer b = ByteBuffer.allocate(4 * values.length).order(ByteOrder.LITTLE_ENDIAN);
+        for (float v : values) {
+            b.putFloat(v);
+        }
+        return initializer(base, OnnxGraph.FLOAT, dims, b.array());
+    }
+
+    private String int32s(String base, int[] values) {
+        return int32s(base, values, values.length);
+    }
+
+    private String int32s(String base, int[] values, long... dims) {
+        ByteBuffer b = ByteBuffer.allocate(4 * values.length).order(ByteOrder.LITTLE_ENDIAN);
+        for (int v : values) {
+            b.putInt(v);
+        }
+        return initializer(base, OnnxGraph.INT32, dims, b.array());
+    }
+
+    private String scalarOf(String base, int type, int value) {
+        return initializer(base, type, new long[0], new byte[] {(byte) value});
+    }
+
+    private String initializer(String base, int type, long[] dims, byte[] raw) {
+        String name = unique(base);
+        Onnx.TensorProto.Builder t = Onnx.TensorProto.newBuilder().setName(name).setDataType(type)
+                .setRawData(ByteString.copyFrom(raw));
+        for (long d : dims) {
+            t.addDims(d);
+        }
+        graph.addInitializer(t);
+        return name;
+    }
+
+    void remove(Onnx.NodeProto node) {
+        removed.add(node);
+    }
+}
