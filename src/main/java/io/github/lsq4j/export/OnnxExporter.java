@@ -88,7 +88,7 @@ public final class OnnxExporter {
      *
      * @param net        a trained MultiLayerNetwork or ComputationGraph
      * @param file       the ONNX file
-     * @param format     QDQ for accelerator toolchains, INTEGER for ONNX Runtime on CPU
+     * @param format     QDQ for accelerator toolchains, FOLDED for ONNX Runtime on CPU
      * @param inputShape the shape of one example, without the batch axis (e.g. {@code 1, 28, 28})
      * @throws IOException              if writing fails
      * @throws IllegalArgumentException naming the layer and its kind if a layer has no export
@@ -119,13 +119,13 @@ public final class OnnxExporter {
      * The ONNX model of a network with one input, in the given form.
      *
      * @param net        a trained MultiLayerNetwork or ComputationGraph
-     * @param format     QDQ or INTEGER
+     * @param format     QDQ or FOLDED
      * @param inputShape the shape of one example, without the batch axis
      * @return the model
      */
     public static Onnx.ModelProto toOnnx(Model net, OnnxFormat format, long... inputShape) {
         Onnx.ModelProto qdq = qdq(net, inputShape);
-        return format == OnnxFormat.INTEGER ? IntegerLowering.lower(qdq) : qdq;
+        return format == OnnxFormat.FOLDED ? Folding.fold(qdq) : qdq;
     }
 
     private static Onnx.ModelProto qdq(Model net, long... inputShape) {

@@ -8,14 +8,13 @@ public enum OnnxFormat {
     /**
      * QuantizeLinear / DequantizeLinear around float operators: the standard form that accelerator
      * toolchains (TensorRT, OpenVINO, vendor NPU compilers) read and map to their own integer kernels.
-     * ONNX Runtime's CPU provider runs most of its convolutions in float.
+     * ONNX Runtime's CPU provider runs its convolutions in float on weights it dequantizes on every call.
      */
     QDQ,
     /**
-     * Integer operators for ONNX Runtime's CPU provider: batch norm folded into the quantized layers,
-     * {@code QLinearConv} where a layer's output goes only to the next layer's input quantizer,
-     * {@code ConvInteger} / {@code MatMulInteger} with a float rescale where float operations follow
-     * (see {@link IntegerLowering}).
+     * For ONNX Runtime on CPU: batch norm folded into the quantized convolutions, whose float weights the
+     * runtime computes from the codes once when it loads the model; dense layers as {@code MatMulInteger}
+     * (see {@link Folding}). The same outputs as QDQ, to float rounding.
      */
-    INTEGER
+    FOLDED
 }

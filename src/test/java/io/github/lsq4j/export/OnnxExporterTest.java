@@ -138,14 +138,14 @@ class OnnxExporterTest {
     }
 
     /**
-     * The integer form computes what the QDQ form computes (which the tests above hold to lsq4j), at every
+     * The folded form computes what the QDQ form computes (which the tests above hold to lsq4j), at every
      * optimization level: float convolutions on weights folded from the codes, batch norm folded in
      * (negative factors too), dense layers as {@code MatMulInteger}, and no DequantizeLinear left on the
      * per-call path.
      */
     @ParameterizedTest(name = "{0}")
     @CsvSource({"4-bit LeNet", "8-bit LeNet", "2-bit residual graph", "4-bit zoo ResNet50"})
-    void integerFormComputesWhatTheQdqFormComputes(String what) throws Exception {
+    void foldedFormComputesWhatTheQdqFormComputes(String what) throws Exception {
         Model net;
         INDArray x;
         long[] shape;
@@ -171,7 +171,7 @@ class OnnxExporterTest {
         Path qdq = dir.resolve("qdq.onnx");
         Path integer = dir.resolve("integer.onnx");
         OnnxExporter.export(net, qdq, shape);
-        OnnxExporter.export(net, integer, OnnxFormat.INTEGER, shape);
+        OnnxExporter.export(net, integer, OnnxFormat.FOLDED, shape);
         String inputName = net instanceof MultiLayerNetwork ? OnnxExporter.MLN_INPUT
                 : ((ComputationGraph) net).getConfiguration().getNetworkInputs().get(0);
         INDArray expected;
@@ -193,7 +193,7 @@ class OnnxExporterTest {
         }
     }
 
-    /** Two channels of every batch norm get a negative factor, which the integer form must carry. */
+    /** Two channels of every batch norm get a negative factor, which the folded form must carry. */
     private static void negateSomeBatchNormFactors(ComputationGraph net) {
         for (org.deeplearning4j.nn.api.Layer l : net.getLayers()) {
             if (l.conf().getLayer() instanceof org.deeplearning4j.nn.conf.layers.BatchNormalization) {

@@ -7,12 +7,12 @@ import java.util.List;
 import onnx.Onnx;
 
 /**
- * One quantized layer of a QDQ export as {@link IntegerLowering} finds it: a Conv or MatMul whose input
+ * One quantized layer of a QDQ export as {@link Folding} finds it: a Conv or MatMul whose input
  * is {@code DequantizeLinear(QuantizeLinear(x))} and whose weights are {@code DequantizeLinear} of INT4 or
  * INT8 codes, with its bias and the batch norm that follows it, if that is its only consumer. Reads the
- * numbers the lowering needs out of the initializers.
+ * numbers the folding needs out of the initializers.
  */
-final class LoweredLayer {
+final class FoldedLayer {
     private final Onnx.NodeProto node;
     private final Onnx.NodeProto inputQuantizer;
     private final String name;
@@ -27,7 +27,7 @@ final class LoweredLayer {
     private final String output;
     private final List<Onnx.NodeProto> replaced = new ArrayList<>();
 
-    private LoweredLayer(Onnx.NodeProto node, Onnx.NodeProto inputQuantizer, int[] weightCodes, long[] weightDims,
+    private FoldedLayer(Onnx.NodeProto node, Onnx.NodeProto inputQuantizer, int[] weightCodes, long[] weightDims,
                          boolean weightsAreInt4, float[] weightSteps, float inputStep, float[] bias, double[] factors,
                          double[] shifts, String output) {
         this.node = node;
@@ -45,11 +45,11 @@ final class LoweredLayer {
     }
 
     /**
-     * @param g    the graph being lowered
+     * @param g    the graph being folded
      * @param node a Conv or MatMul node
      * @return the layer, or null if the node is not a quantized layer of the QDQ form (a float layer)
      */
-    static LoweredLayer match(IntegerLowering g, Onnx.NodeProto node) {
+    static FoldedLayer match(Folding g, Onnx.NodeProto node) {
         boolean conv = node.getOpType().equals("Conv");
         Onnx.NodeProto inputDq = g.producer(node.getInput(0), "DequantizeLinear");
         Onnx.NodeProto inputQ = inputDq == null ? null : g.producer(inputDq.getInput(0), "QuantizeLinear");
@@ -109,14 +109,14 @@ final class LoweredLayer {
                 output = bn.getOutput(0);
             }
         }
-        LoweredLayer layer = new LoweredLayer(node, inputQ, decodeCodes(codes), dims,
+        FoldedLayer layer = new FoldedLayer(node, inputQ, decodeCodes(codes), dims,
                 codes.getDataType() == OnnxGraph.INT4, steps, inputStep, bias, factors, shifts, output);
         layer.replaced.addAll(replaced);
         return layer;
     }
 
     /** A float initializer, or DequantizeLinear of INT32 codes (the exported bias), as float values. */
-    private static float[] constantVector(IntegerLowering g, String tensor, List<Onnx.NodeProto> replaced) {
+    private static float[] constantVector(Folding g, String tensor, List<Onnx.NodeProto> replaced) {
         Onnx.TensorProto t = g.initializer(tensor);
         if (t != null) {
             return t.getDataType() == OnnxGraph.FLOAT ? floats(t) : null;
@@ -236,7 +236,7 @@ final class LoweredLayer {
         return output;
     }
 
-    /** @return the nodes the lowered layer replaces, besides {@link #node()} */
+    /** @return the nodes the folded layer replaces, besides {@link #node()} */
     List<Onnx.NodeProto> replacedNodes() {
         return replaced;
     }

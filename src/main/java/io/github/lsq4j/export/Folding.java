@@ -11,51 +11,34 @@ import java.util.Map;
 import java.util.Set;
 import onnx.Onnx;
 import org.nd4j.shade.protobuf.ByteString;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
- * Turns the QDQ export into a model whose quantized layers run as integer kernels in ONNX Runtime's CPU
- * provider, computing what the QDQ model computes. ONNX Runtime fuses QDQ into an integer convolution
- * only when a QuantizeLinear follows the convolution, which the QDQ form of an LSQ network never has
- * (batch norm, activations and residual adds follow in float), so it runs those convolutions in float
- * on weights dequantized on every call. Here, per quantized convolution or dense layer:
+ * Turns the QDQ export into the form ONNX Runtime's CPU provider runs fastest while computing what the
+ * QDQ model computes (to float rounding). ONNX Runtime fuses QDQ into an integer convolution only when a
+ * QuantizeLinear follows the convolution, which the QDQ form of an LSQ network never has (batch norm,
+ * activations and residual adds follow in float), so it runs those convolutions in float on weights it
+ * dequantizes on every call. Here, per quantized layer:
  *
  * <ul>
- *   <li>a batch norm that is the layer's only consumer is folded in: its per-channel factor
- *       {@code a = gamma / sqrt(var + eps)} multiplies the layer's output scale, its shift joins the
- *       bias; the weight codes stay the learned ones;</li>
- *   <li>a convolution whose (folded) output reaches only the next layer's input quantizer, through ReLU
- *       and Clip nodes that nothing else reads, becomes a {@code QLinearConv} that writes that quantizer's
- *       codes: its requantization to the next step is the next layer's input quantization, ReLU and the
- *       quantizer's range become an integer Clip of the codes ({@link OutputCodes}, {@link Requantization}).
- *       Only if rounding its bias to INT32 moves its outputs by at most {@value #MAX_BIAS_SHIFT} of a step:
- *       with a large batch-norm factor the accumulator's unit is coarse and codes near a rounding boundary
- *       would flip;</li>
- *   <li>every other convolution (a residual add follows, several layers read its output, or the bias
- *       bound above fails) becomes a float convolution whose weights {@code codes * s_w * a} ONNX Runtime
- *       computes once when it loads the model: exact, and its fastest float kernel. (ONNX Runtime 1.23's
- *       {@code ConvInteger} takes unsigned weights only and ran ResNet-8 4x slower than float;
- *       BENCHMARKS.md);</li>
+ *   <li>a batch norm that is a convolution's only consumer is folded in: its per-channel factor
+ *       {@code a = gamma / sqrt(var + eps)} scales the weights, its shift joins the bias;</li>
+ *   <li>a convolution becomes a float convolution whose weights {@code codes * s_w * a} ONNX Runtime
+ *       computes once, when it loads the model, from the 4-bit codes in the file: no dequantization on
+ *       the per-call path, and the runtime's fastest float kernel;</li>
  *   <li>a dense layer becomes {@code MatMulInteger} (exact INT32 accumulation) and one float multiply-add
  *       per output, {@code acc * s_x * s_w + bias}.</li>
  * </ul>
  *
- * Weight codes stay 4-bit in the file (Cast and Mul nodes that ONNX Runtime folds when it loads the
- * model make the 8-bit or float kernel weights). Signed input codes are written as UINT8 with zero point
- * 128 (the same codes, shifted), the activation type ONNX Runtime's x86 integer kernels take.
+ * Why convolutions do not run as integer kernels (measured, BENCHMARKS.md): {@code QLinearConv} must
+ * requantize its output, which is exact only where the output goes to the next layer's input quantizer
+ * alone, and even there its INT32 bias (the folded batch-norm shift in the accumulator's unit) flipped
+ * 0.03 to 1.7 % of the next layer's codes on the demo's 4-bit ResNet-8 (top-1 agreement 99.50 %);
+ * ONNX Runtime 1.23's {@code ConvInteger} takes unsigned weights only and ran ResNet-8 4x slower than
+ * float. Signed input codes are written as UINT8 with zero point 128 (the same codes, shifted), the
+ * activation type ONNX Runtime's x86 integer kernels take.
  */
-final class IntegerLowering {
-    private static final String DQ = "DequantizeLinear";
+final class Folding {
     private static final String Q = "QuantizeLinear";
-    /**
-     * The most, in steps of the next quantizer, by which the INT32 rounding of a {@code QLinearConv}'s bias
-     * may move its outputs before rounding: an output code flips only within that distance of a rounding
-     * boundary, so about this fraction of codes at most. Above it the layer stays a float convolution.
-     */
-    static final double MAX_BIAS_SHIFT = 1e-4;
-    private static final Logger log = LoggerFactory.getLogger(IntegerLowering.class);
-
     private final Onnx.GraphProto.Builder graph;
     private final Map<String, Onnx.TensorProto> initializers = new HashMap<>();
     private final Map<String, Onnx.NodeProto> producers = new HashMap<>();
@@ -66,17 +49,17 @@ final class IntegerLowering {
     private final Map<Onnx.NodeProto, List<Onnx.NodeProto>> replacements = new LinkedHashMap<>();
     private final Set<String> names = new HashSet<>();
 
-    private IntegerLowering(Onnx.GraphProto.Builder graph) {
+    private Folding(Onnx.GraphProto.Builder graph) {
         this.graph = graph;
     }
 
     /**
      * @param qdq a model written by {@link OnnxExporter} in the QDQ form
-     * @return the same network with integer kernels
+     * @return the same network in the folded form
      */
-    static Onnx.ModelProto lower(Onnx.ModelProto qdq) {
+    static Onnx.ModelProto fold(Onnx.ModelProto qdq) {
         Onnx.ModelProto.Builder model = qdq.toBuilder();
-        new IntegerLowering(model.getGraphBuilder()).run();
+        new Folding(model.getGraphBuilder()).run();
         return model.build();
     }
 
@@ -85,9 +68,9 @@ final class IntegerLowering {
         index();
         for (Onnx.NodeProto node : new ArrayList<>(graph.getNodeList())) {
             if ((node.getOpType().equals("Conv") || node.getOpType().equals("MatMul")) && !removed.contains(node)) {
-                LoweredLayer layer = LoweredLayer.match(this, node);
+                FoldedLayer layer = FoldedLayer.match(this, node);
                 if (layer != null) {
-                    lowerLayer(layer);
+                    foldLayer(layer);
                 }
             }
         }
@@ -164,21 +147,12 @@ final class IntegerLowering {
         graph.clearInitializer().addAllInitializer(kept);
     }
 
-    // ---------------------------------------------------------------- lowering one layer
+    // ---------------------------------------------------------------- folding one layer
 
-    private void lowerLayer(LoweredLayer layer) {
+    private void foldLayer(FoldedLayer layer) {
         removed.addAll(layer.replacedNodes());
         List<Onnx.NodeProto> nodes = new ArrayList<>();
-        OutputCodes next = layer.isConv() ? OutputCodes.match(this, layer.output()) : null;
-        Requantization requantization = next == null ? null : Requantization.of(layer, next.scaleValue());
-        if (requantization != null && requantization.maxShift() <= MAX_BIAS_SHIFT) {
-            removed.addAll(next.replacedNodes());
-            qLinearConv(layer, next, requantization, nodes);
-        } else if (layer.isConv()) {
-            if (requantization != null) {
-                log.debug("{}: float convolution, the INT32 bias would move its output codes by up to {} of a step",
-                        layer.name(), requantization.maxShift());
-            }
+        if (layer.isConv()) {
             floatConv(layer, nodes);
         } else {
             matMulInteger(layer, nodes);
@@ -187,45 +161,11 @@ final class IntegerLowering {
         removed.remove(layer.node());
     }
 
-    /** {@code QLinearConv} writing the next layer's input codes, then their integer clamp if one is needed. */
-    private void qLinearConv(LoweredLayer layer, OutputCodes next, Requantization r, List<Onnx.NodeProto> nodes) {
-        List<String> inputs = List.of(layer.inputCodes(), layer.inputScale(), layer.inputZeroPoint(),
-                scaledWeights(layer, r.weightFactors(), nodes), floats(layer.name() + "_wq_step", r.weightScales(),
-                        layer.channels()), scalarOf(layer.name() + "_wq_zero", OnnxGraph.INT8, 0), next.scale(),
-                next.zeroPoint(), int32s(layer.name() + "_bq", r.bias()));
-        String y = next.clamped() ? unique(layer.name() + "_codes") : next.codesTensor();
-        nodes.add(node("QLinearConv", inputs, y, layer.node().getAttributeList()));
-        if (next.clamped()) {
-            int type = next.type();
-            nodes.add(node("Clip", List.of(y, scalarOf(layer.name() + "_codes_lo", type, next.low()),
-                    scalarOf(layer.name() + "_codes_hi", type, next.high())), next.codesTensor(), List.of()));
-        }
-    }
-
-    /**
-     * INT8 weights {@code codes * factor[c]}: written as the learned codes (INT4 when they are 4-bit) and
-     * the per-output-channel factors, multiplied and cast to INT8 by nodes that ONNX Runtime folds when it
-     * loads the model, so the file keeps the 4-bit codes.
-     */
-    private String scaledWeights(LoweredLayer layer, int[] factors, List<Onnx.NodeProto> nodes) {
-        String codes = weights(layer.name() + "_wq", layer.weightCodes(), layer.weightDims(),
-                layer.weightsAreInt4() ? OnnxGraph.INT4 : OnnxGraph.INT8, OnnxGraph.INT32, nodes);
-        long[] factorShape = new long[layer.weightDims().length];
-        java.util.Arrays.fill(factorShape, 1);
-        factorShape[0] = factors.length;
-        String scaled = unique(layer.name() + "_wq_scaled");
-        nodes.add(node("Mul", List.of(codes, int32s(layer.name() + "_wq_factor", factors, factorShape)), scaled,
-                List.of()));
-        String int8 = unique(layer.name() + "_wq_8bit");
-        nodes.add(node("Cast", List.of(scaled), int8, List.of(OnnxGraph.attr("to", (long) OnnxGraph.INT8))));
-        return int8;
-    }
-
     /**
      * {@code MatMulInteger} (unsigned input codes, signed weight codes, exact INT32 accumulation), then
      * {@code acc * s_x * s_w + bias} per output unit in float.
      */
-    private void matMulInteger(LoweredLayer layer, List<Onnx.NodeProto> nodes) {
+    private void matMulInteger(FoldedLayer layer, List<Onnx.NodeProto> nodes) {
         int channels = layer.channels();
         float[] scales = new float[channels];
         float[] offsets = new float[channels];
@@ -251,7 +191,7 @@ final class IntegerLowering {
      * computed from the codes by nodes ONNX Runtime folds when it loads the model: no dequantization on the
      * per-call path, and the runtime's fastest float convolution.
      */
-    private void floatConv(LoweredLayer layer, List<Onnx.NodeProto> nodes) {
+    private void floatConv(FoldedLayer layer, List<Onnx.NodeProto> nodes) {
         int channels = layer.channels();
         float[] scales = new float[channels];
         float[] offsets = new float[channels];
@@ -275,7 +215,7 @@ final class IntegerLowering {
      * DequantizeLinear in front of a float convolution would make ONNX Runtime quantize the folded float
      * weights again, per tensor to INT8 (its weight-and-bias quantization pass), which is not the network.
      */
-    private String dequantizedInput(LoweredLayer layer, List<Onnx.NodeProto> nodes) {
+    private String dequantizedInput(FoldedLayer layer, List<Onnx.NodeProto> nodes) {
         String codes = unique(layer.name() + "_xf");
         nodes.add(node("Cast", List.of(layer.inputCodes()), codes, List.of(OnnxGraph.attr("to", (long) OnnxGraph.FLOAT))));
         int zero = initializer(layer.inputZeroPoint()).getRawData().byteAt(0) & 0xFF;
@@ -332,18 +272,6 @@ final class IntegerLowering {
         return initializer(base, OnnxGraph.FLOAT, dims, b.array());
     }
 
-    private String int32s(String base, int[] values) {
-        return int32s(base, values, values.length);
-    }
-
-    private String int32s(String base, int[] values, long... dims) {
-        ByteBuffer b = ByteBuffer.allocate(4 * values.length).order(ByteOrder.LITTLE_ENDIAN);
-        for (int v : values) {
-            b.putInt(v);
-        }
-        return initializer(base, OnnxGraph.INT32, dims, b.array());
-    }
-
     private String scalarOf(String base, int type, int value) {
         return initializer(base, type, new long[0], new byte[] {(byte) value});
     }
@@ -357,9 +285,5 @@ final class IntegerLowering {
         }
         graph.addInitializer(t);
         return name;
-    }
-
-    void remove(Onnx.NodeProto node) {
-        removed.add(node);
     }
 }
