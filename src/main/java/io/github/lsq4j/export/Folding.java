@@ -22,9 +22,10 @@ import org.nd4j.shade.protobuf.ByteString;
  * <ul>
  *   <li>a batch norm that is a convolution's only consumer is folded in: its per-channel factor
  *       {@code a = gamma / sqrt(var + eps)} scales the weights, its shift joins the bias;</li>
- *   <li>a convolution becomes a float convolution whose weights {@code codes * s_w * a} ONNX Runtime
- *       computes once, when it loads the model, from the 4-bit codes in the file: no dequantization on
- *       the per-call path, and the runtime's fastest float kernel;</li>
+ *   <li>a convolution becomes a float convolution on the input codes whose weights
+ *       {@code codes * s_w * a * s_x} ONNX Runtime computes once, when it loads the model, from the 4-bit
+ *       codes in the file: no dequantization on the per-call path, and the runtime's fastest float
+ *       kernel;</li>
  *   <li>a dense layer becomes {@code MatMulInteger} (exact INT32 accumulation) and one float multiply-add
  *       per output, {@code acc * s_x * s_w + bias}.</li>
  * </ul>
@@ -187,16 +188,17 @@ final class Folding {
     }
 
     /**
-     * A float convolution on the dequantized input whose weights, {@code codes * s_w * a}, and bias are
-     * computed from the codes by nodes ONNX Runtime folds when it loads the model: no dequantization on the
-     * per-call path, and the runtime's fastest float convolution.
+     * A float convolution on the input codes whose weights, {@code codes * s_w * a * s_x}, and bias ONNX
+     * Runtime computes from the codes once when it loads the model: the input step is folded into the
+     * weights too, so the per-call path is the input quantizer (Clip, QuantizeLinear, Cast) and the runtime's
+     * fastest float convolution.
      */
     private void floatConv(FoldedLayer layer, List<Onnx.NodeProto> nodes) {
         int channels = layer.channels();
         float[] scales = new float[channels];
         float[] offsets = new float[channels];
         for (int c = 0; c < channels; c++) {
-            scales[c] = (float) (layer.weightStep(c) * layer.factor(c));
+            scales[c] = (float) (layer.weightStep(c) * layer.factor(c) * layer.inputStep());
             offsets[c] = (float) layer.offset(c);
         }
         String codes = weights(layer.name() + "_wc", layer.weightCodes(), layer.weightDims(),
@@ -206,28 +208,26 @@ final class Folding {
         scaleShape[0] = channels;
         String w = unique(layer.name() + "_wf");
         nodes.add(node("Mul", List.of(codes, floats(layer.name() + "_wf_step", scales, scaleShape)), w, List.of()));
-        nodes.add(node("Conv", List.of(dequantizedInput(layer, nodes), w, floats(layer.name() + "_bf", offsets, channels)),
-                layer.output(), layer.node().getAttributeList()));
+        nodes.add(node("Conv", List.of(inputCodesAsFloat(layer, nodes), w, floats(layer.name() + "_bf", offsets,
+                channels)), layer.output(), layer.node().getAttributeList()));
     }
 
     /**
-     * The input codes as float values, {@code (code - zero) * s_x}, as Cast, Sub and Mul: a
-     * DequantizeLinear in front of a float convolution would make ONNX Runtime quantize the folded float
-     * weights again, per tensor to INT8 (its weight-and-bias quantization pass), which is not the network.
+     * The input codes as float values, {@code code - zero}, by Cast (and Sub for signed codes), not by a
+     * DequantizeLinear: one in front of a float convolution would make ONNX Runtime quantize the folded
+     * float weights again, per tensor to INT8 (its weight-and-bias quantization pass), which is not the
+     * network.
      */
-    private String dequantizedInput(FoldedLayer layer, List<Onnx.NodeProto> nodes) {
+    private String inputCodesAsFloat(FoldedLayer layer, List<Onnx.NodeProto> nodes) {
         String codes = unique(layer.name() + "_xf");
         nodes.add(node("Cast", List.of(layer.inputCodes()), codes, List.of(OnnxGraph.attr("to", (long) OnnxGraph.FLOAT))));
         int zero = initializer(layer.inputZeroPoint()).getRawData().byteAt(0) & 0xFF;
-        if (zero != 0) {
-            String centered = unique(layer.name() + "_xc");
-            nodes.add(node("Sub", List.of(codes, floats(layer.name() + "_x_zero", new float[] {zero})), centered,
-                    List.of()));
-            codes = centered;
+        if (zero == 0) {
+            return codes;
         }
-        String x = unique(layer.name() + "_xs");
-        nodes.add(node("Mul", List.of(codes, layer.inputScale()), x, List.of()));
-        return x;
+        String centered = unique(layer.name() + "_xc");
+        nodes.add(node("Sub", List.of(codes, floats(layer.name() + "_x_zero", new float[] {zero})), centered, List.of()));
+        return centered;
     }
 
     // ---------------------------------------------------------------- new nodes and initializers
