@@ -54,7 +54,13 @@ final class LayerExporters {
             Map.entry(ActivationLayer.class, LayerExporters::activationOnly),
             Map.entry(LossLayer.class, LayerExporters::activationOnly),
             Map.entry(DropoutLayer.class, (layer, input, g) -> input),
-            Map.entry(ZeroPaddingLayer.class, LayerExporters::zeroPadding));
+            Map.entry(ZeroPaddingLayer.class, LayerExporters::zeroPadding),
+            Map.entry(org.deeplearning4j.nn.conf.layers.Upsampling2D.class, SpatialExporters::upsampling),
+            Map.entry(org.deeplearning4j.nn.conf.layers.convolutional.Cropping2D.class, SpatialExporters::cropping),
+            Map.entry(org.deeplearning4j.nn.conf.layers.SpaceToDepthLayer.class, SpatialExporters::spaceToDepth),
+            Map.entry(org.deeplearning4j.nn.conf.layers.LocalResponseNormalization.class,
+                    SpatialExporters::localResponseNormalization),
+            Map.entry(org.deeplearning4j.nn.conf.layers.Deconvolution2D.class, SpatialExporters::deconvolution));
 
     private LayerExporters() {
     }
@@ -81,7 +87,7 @@ final class LayerExporters {
                 : String.valueOf(layer.getIndex())) + "'";
     }
 
-    private static String name(Layer layer) {
+    static String name(Layer layer) {
         String n = layer.conf().getLayer().getLayerName();
         return n != null ? n : "layer" + layer.getIndex();
     }

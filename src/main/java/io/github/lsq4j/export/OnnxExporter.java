@@ -16,9 +16,12 @@ import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.InputPreProcessor;
 import org.deeplearning4j.nn.conf.graph.ElementWiseVertex;
 import org.deeplearning4j.nn.conf.graph.GraphVertex;
+import org.deeplearning4j.nn.conf.graph.L2NormalizeVertex;
 import org.deeplearning4j.nn.conf.graph.LayerVertex;
 import org.deeplearning4j.nn.conf.graph.MergeVertex;
 import org.deeplearning4j.nn.conf.graph.PreprocessorVertex;
+import org.deeplearning4j.nn.conf.graph.ScaleVertex;
+import org.deeplearning4j.nn.conf.graph.ShiftVertex;
 import org.deeplearning4j.nn.conf.preprocessor.CnnToFeedForwardPreProcessor;
 import org.deeplearning4j.nn.conf.preprocessor.FeedForwardToCnnPreProcessor;
 import org.deeplearning4j.nn.graph.ComputationGraph;
@@ -220,6 +223,15 @@ public final class OnnxExporter {
             }
             return g.node(op, name, inputs);
         }
+        if (vertex instanceof ScaleVertex sv) {
+            return g.node("Mul", name, List.of(single(name, inputs), g.scalar(name + "_factor", (float) sv.getScaleFactor())));
+        }
+        if (vertex instanceof ShiftVertex sv) {
+            return g.node("Add", name, List.of(single(name, inputs), g.scalar(name + "_shift", (float) sv.getShiftFactor())));
+        }
+        if (vertex instanceof L2NormalizeVertex l2) {
+            return l2Normalize(g, name, single(name, inputs), l2);
+        }
         if (vertex instanceof MergeVertex) {
             return g.node("Concat", name, inputs, OnnxGraph.attr("axis", 1L));
         }
@@ -227,7 +239,28 @@ public final class OnnxExporter {
             return preProcessor(g, pv.getPreProcessor(), single(name, inputs), name);
         }
         throw new IllegalArgumentException("vertex '" + name + "': kind " + vertex.getClass().getSimpleName()
-                + " has no ONNX export (exported: layers, ElementWiseVertex, MergeVertex, PreprocessorVertex)");
+                + " has no ONNX export (exported: layers, ElementWiseVertex, MergeVertex, PreprocessorVertex, "
+                + "ScaleVertex, ShiftVertex, L2NormalizeVertex)");
+    }
+
+    /**
+     * DL4J's {@code x / max(||x||_2, eps)}, the norm over the given axes or, by default, over every axis but
+     * the batch's (then taken on the flattened example and reshaped back, whatever the rank).
+     */
+    private static String l2Normalize(OnnxGraph g, String name, String x, L2NormalizeVertex vertex) {
+        String eps = g.scalar(name + "_eps", (float) vertex.getEps());
+        int[] dims = vertex.getDimension();
+        if (dims != null && dims.length > 0) {
+            String norm = g.node("ReduceL2", name + "_norm", List.of(x, g.int64s(name + "_axes",
+                    java.util.Arrays.stream(dims).asLongStream().toArray())), OnnxGraph.attr("keepdims", 1L));
+            return g.node("Div", name, List.of(x, g.node("Max", name + "_guarded", List.of(norm, eps))));
+        }
+        String flat = g.node("Flatten", name + "_flat", List.of(x), OnnxGraph.attr("axis", 1L));
+        String norm = g.node("ReduceL2", name + "_norm", List.of(flat, g.int64s(name + "_axes", 1)),
+                OnnxGraph.attr("keepdims", 1L));
+        String normalized = g.node("Div", name + "_div", List.of(flat, g.node("Max", name + "_guarded",
+                List.of(norm, eps))));
+        return g.node("Reshape", name, List.of(normalized, g.node("Shape", name + "_shape", List.of(x))));
     }
 
     private static String preProcessor(OnnxGraph g, InputPreProcessor pre, String input, String name) {

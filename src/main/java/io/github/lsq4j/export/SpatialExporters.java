@@ -1,0 +1,104 @@
+package io.github.lsq4j.export;
+
+import java.util.List;
+import org.deeplearning4j.nn.api.Layer;
+import org.deeplearning4j.nn.conf.CNN2DFormat;
+import org.deeplearning4j.nn.conf.ConvolutionMode;
+import org.deeplearning4j.nn.conf.layers.Deconvolution2D;
+import org.deeplearning4j.nn.conf.layers.LocalResponseNormalization;
+import org.deeplearning4j.nn.conf.layers.SpaceToDepthLayer;
+import org.deeplearning4j.nn.conf.layers.Upsampling2D;
+import org.deeplearning4j.nn.conf.layers.convolutional.Cropping2D;
+import org.deeplearning4j.nn.params.DeconvolutionParamInitializer;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/**
+ * The export of DL4J's float layers that resize, crop, rearrange or normalize NCHW feature maps, as the
+ * zoo's vision networks use them (UNet, TinyYOLO/YOLO2, AlexNet, FaceNet, NASNet). Each computes what
+ * the DL4J layer computes; a data format other than NCHW is refused naming the layer.
+ */
+final class SpatialExporters {
+    private SpatialExporters() {
+    }
+
+    /** Nearest-neighbour upsampling by whole factors: each pixel repeated, as DL4J does. */
+    static String upsampling(Layer layer, String input, OnnxGraph g) {
+        Upsampling2D conf = (Upsampling2D) layer.conf().getLayer();
+        requireNchw(layer, conf.getFormat());
+        int[] size = conf.getSize();
+        String name = LayerExporters.name(layer);
+        String scales = g.floats(name + "_scales", org.nd4j.linalg.factory.Nd4j.createFromArray(1f, 1f,
+                (float) size[0], (float) size[size.length > 1 ? 1 : 0]));
+        return g.node("Resize", name, List.of(input, "", scales), OnnxGraph.attr("mode", "nearest"),
+                OnnxGraph.attr("coordinate_transformation_mode", "asymmetric"), OnnxGraph.attr("nearest_mode", "floor"));
+    }
+
+    /** Cropping of {top, bottom, left, right} rows and columns: a Slice, with ends counted from the end. */
+    static String cropping(Layer layer, String input, OnnxGraph g) {
+        Cropping2D conf = (Cropping2D) layer.conf().getLayer();
+        requireNchw(layer, conf.getDataFormat());
+        int[] c = conf.getCropping();
+        String name = LayerExporters.name(layer);
+        return g.node("Slice", name, List.of(input, g.int64s(name + "_starts", c[0], c[2]),
+                g.int64s(name + "_ends", end(c[1]), end(c[3])), g.int64s(name + "_axes", 2, 3)));
+    }
+
+    private static long end(int cropped) {
+        return cropped == 0 ? Long.MAX_VALUE : -cropped;
+    }
+
+    /** Blocks of {@code b x b} pixels into channels, in the order ONNX's SpaceToDepth and DL4J share. */
+    static String spaceToDepth(Layer layer, String input, OnnxGraph g) {
+        SpaceToDepthLayer conf = (SpaceToDepthLayer) layer.conf().getLayer();
+        requireNchw(layer, conf.getDataFormat());
+        return g.node("SpaceToDepth", LayerExporters.name(layer), List.of(input),
+                OnnxGraph.attr("blocksize", (long) conf.getBlockSize()));
+    }
+
+    /**
+     * DL4J's {@code x * (k + alpha * sum of x^2 over the 2*floor(n/2)+1 nearest channels)^-beta}: ONNX's LRN
+     * divides alpha by the window's size, so it gets {@code alpha * size}.
+     */
+    static String localResponseNormalization(Layer layer, String input, OnnxGraph g) {
+        LocalResponseNormalization conf = (LocalResponseNormalization) layer.conf().getLayer();
+        requireNchw(layer, conf.getDataFormat());
+        long size = 2L * ((int) conf.getN() / 2) + 1;
+        return g.node("LRN", LayerExporters.name(layer), List.of(input), OnnxGraph.attr("size", size),
+                OnnxGraph.attr("alpha", (float) (conf.getAlpha() * size)), OnnxGraph.attr("beta", (float) conf.getBeta()),
+                OnnxGraph.attr("bias", (float) conf.getK()));
+    }
+
+    /** Transposed convolution: DL4J's {@code [nIn, nOut, kH, kW]} weights are ONNX's ConvTranspose layout. */
+    static String deconvolution(Layer layer, String input, OnnxGraph g) {
+        Deconvolution2D conf = (Deconvolution2D) layer.conf().getLayer();
+        requireNchw(layer, conf.getCnn2dDataFormat());
+        String name = LayerExporters.name(layer);
+        INDArray w = layer.getParam(DeconvolutionParamInitializer.WEIGHT_KEY);
+        List<String> inputs = new java.util.ArrayList<>(List.of(input, g.floats(name + "_w", w)));
+        if (conf.hasBias()) {
+            INDArray b = layer.getParam(DeconvolutionParamInitializer.BIAS_KEY);
+            inputs.add(g.floats(name + "_b", b.reshape(b.length())));
+        }
+        int[] k = conf.getKernelSize();
+        int[] s = conf.getStride();
+        int[] p = conf.getPadding();
+        int[] d = conf.getDilation();
+        onnx.Onnx.AttributeProto padding = switch (conf.getConvolutionMode() == null ? ConvolutionMode.Truncate
+                : conf.getConvolutionMode()) {
+            case Same -> OnnxGraph.attr("auto_pad", "SAME_UPPER");
+            case Truncate, Strict -> OnnxGraph.attr("pads", p[0], p[1], p[0], p[1]);
+            default -> throw new IllegalArgumentException(LayerExporters.describe(layer) + ": convolution mode "
+                    + conf.getConvolutionMode() + " has no ONNX export");
+        };
+        String deconv = g.node("ConvTranspose", name, inputs, OnnxGraph.attr("kernel_shape", k[0], k[1]),
+                OnnxGraph.attr("strides", s[0], s[1]), OnnxGraph.attr("dilations", d[0], d[1]), padding);
+        return OnnxActivations.apply(g, conf.getActivationFn(), deconv, name + "_act", LayerExporters.describe(layer));
+    }
+
+    private static void requireNchw(Layer layer, CNN2DFormat format) {
+        if (format != null && format != CNN2DFormat.NCHW) {
+            throw new IllegalArgumentException(LayerExporters.describe(layer) + ": only NCHW data is exported, got "
+                    + format);
+        }
+    }
+}
