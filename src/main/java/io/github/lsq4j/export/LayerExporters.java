@@ -60,7 +60,12 @@ final class LayerExporters {
             Map.entry(org.deeplearning4j.nn.conf.layers.SpaceToDepthLayer.class, SpatialExporters::spaceToDepth),
             Map.entry(org.deeplearning4j.nn.conf.layers.LocalResponseNormalization.class,
                     SpatialExporters::localResponseNormalization),
-            Map.entry(org.deeplearning4j.nn.conf.layers.Deconvolution2D.class, SpatialExporters::deconvolution));
+            Map.entry(org.deeplearning4j.nn.conf.layers.Deconvolution2D.class, SpatialExporters::deconvolution),
+            Map.entry(org.deeplearning4j.nn.conf.layers.SeparableConvolution2D.class, SpatialExporters::separable),
+            Map.entry(org.deeplearning4j.nn.conf.layers.DepthwiseConvolution2D.class, SpatialExporters::depthwise),
+            // at inference, the centre loss's output layer is a dense layer, and a CNN loss layer its activation
+            Map.entry(org.deeplearning4j.nn.conf.layers.CenterLossOutputLayer.class, LayerExporters::dense),
+            Map.entry(org.deeplearning4j.nn.conf.layers.CnnLossLayer.class, LayerExporters::activationOnly));
 
     private LayerExporters() {
     }
@@ -219,7 +224,7 @@ final class LayerExporters {
     }
 
     /** DenseLayer and OutputLayer: weights {@code [nIn, nOut]}, bias {@code [1, nOut]}. */
-    private static String dense(Layer layer, String input, OnnxGraph g) {
+    static String dense(Layer layer, String input, OnnxGraph g) {
         BaseLayer conf = (BaseLayer) layer.conf().getLayer();
         if (conf instanceof DenseLayer d && d.hasLayerNorm()) {
             throw new IllegalArgumentException(describe(layer) + ": layer normalization has no ONNX export here");
@@ -303,7 +308,7 @@ final class LayerExporters {
     }
 
     /** ActivationLayer and LossLayer: only their activation. */
-    private static String activationOnly(Layer layer, String input, OnnxGraph g) {
+    static String activationOnly(Layer layer, String input, OnnxGraph g) {
         org.deeplearning4j.nn.conf.layers.Layer conf = layer.conf().getLayer();
         org.nd4j.linalg.activations.IActivation fn = conf instanceof ActivationLayer a ? a.getActivationFn()
                 : ((BaseLayer) conf).getActivationFn();
@@ -318,7 +323,7 @@ final class LayerExporters {
     }
 
     /** Kernel, strides, dilations and padding of a convolution or pooling, as ONNX attributes. */
-    private static onnx.Onnx.AttributeProto[] convAttributes(int[] kernel, int[] stride, int[] padding, int[] dilation,
+    static onnx.Onnx.AttributeProto[] convAttributes(int[] kernel, int[] stride, int[] padding, int[] dilation,
                                                             ConvolutionMode mode, String layer) {
         List<onnx.Onnx.AttributeProto> attrs = new ArrayList<>(List.of(
                 OnnxGraph.attr("kernel_shape", kernel[0], kernel[1]),

@@ -4,17 +4,23 @@ import java.util.List;
 import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.conf.CNN2DFormat;
 import org.deeplearning4j.nn.conf.ConvolutionMode;
+import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.conf.layers.Deconvolution2D;
+import org.deeplearning4j.nn.conf.layers.DepthwiseConvolution2D;
 import org.deeplearning4j.nn.conf.layers.LocalResponseNormalization;
+import org.deeplearning4j.nn.conf.layers.SeparableConvolution2D;
 import org.deeplearning4j.nn.conf.layers.SpaceToDepthLayer;
 import org.deeplearning4j.nn.conf.layers.Upsampling2D;
 import org.deeplearning4j.nn.conf.layers.convolutional.Cropping2D;
 import org.deeplearning4j.nn.params.DeconvolutionParamInitializer;
+import org.deeplearning4j.nn.params.DepthwiseConvolutionParamInitializer;
+import org.deeplearning4j.nn.params.SeparableConvolutionParamInitializer;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
- * The export of DL4J's float layers that resize, crop, rearrange or normalize NCHW feature maps, as the
- * zoo's vision networks use them (UNet, TinyYOLO/YOLO2, AlexNet, FaceNet, NASNet). Each computes what
+ * The export of DL4J's float layers that resize, crop, rearrange, normalize or convolve NCHW feature maps
+ * channel by channel, as the zoo's vision networks use them (UNet, TinyYOLO/YOLO2, AlexNet, FaceNet,
+ * Xception). Each computes what
  * the DL4J layer computes; a data format other than NCHW is refused naming the layer.
  */
 final class SpatialExporters {
@@ -93,6 +99,57 @@ final class SpatialExporters {
         String deconv = g.node("ConvTranspose", name, inputs, OnnxGraph.attr("kernel_shape", k[0], k[1]),
                 OnnxGraph.attr("strides", s[0], s[1]), OnnxGraph.attr("dilations", d[0], d[1]), padding);
         return OnnxActivations.apply(g, conf.getActivationFn(), deconv, name + "_act", LayerExporters.describe(layer));
+    }
+
+    /**
+     * Depthwise then pointwise convolution. DL4J's depthwise weights {@code [m, nIn, kH, kW]} become
+     * ONNX's grouped kernel {@code [nIn * m, 1, kH, kW]} (output channel {@code c * m + j}, as DL4J orders
+     * them); the pointwise weights {@code [nOut, nIn * m, 1, 1]} are ONNX's layout already.
+     */
+    static String separable(Layer layer, String input, OnnxGraph g) {
+        SeparableConvolution2D conf = (SeparableConvolution2D) layer.conf().getLayer();
+        requireNchw(layer, conf.getCnn2dDataFormat());
+        String name = LayerExporters.name(layer);
+        INDArray w = layer.getParam(SeparableConvolutionParamInitializer.DEPTH_WISE_WEIGHT_KEY);
+        String depthwise = g.node("Conv", name + "_depthwise", List.of(input, g.floats(name + "_dw",
+                        grouped(w.permute(1, 0, 2, 3)))), groupedAttributes(layer, conf, conf.getNIn()));
+        List<String> inputs = new java.util.ArrayList<>(List.of(depthwise,
+                g.floats(name + "_pw", layer.getParam(SeparableConvolutionParamInitializer.POINT_WISE_WEIGHT_KEY))));
+        if (conf.hasBias()) {
+            INDArray b = layer.getParam(SeparableConvolutionParamInitializer.BIAS_KEY);
+            inputs.add(g.floats(name + "_b", b.reshape(b.length())));
+        }
+        String pointwise = g.node("Conv", name, inputs, OnnxGraph.attr("kernel_shape", 1, 1));
+        return OnnxActivations.apply(g, conf.getActivationFn(), pointwise, name + "_act", LayerExporters.describe(layer));
+    }
+
+    /** DL4J's depthwise weights {@code [kH, kW, nIn, m]} as ONNX's grouped kernel {@code [nIn * m, 1, kH, kW]}. */
+    static String depthwise(Layer layer, String input, OnnxGraph g) {
+        DepthwiseConvolution2D conf = (DepthwiseConvolution2D) layer.conf().getLayer();
+        requireNchw(layer, conf.getCnn2dDataFormat());
+        String name = LayerExporters.name(layer);
+        INDArray w = layer.getParam(DepthwiseConvolutionParamInitializer.WEIGHT_KEY);
+        List<String> inputs = new java.util.ArrayList<>(List.of(input, g.floats(name + "_w", grouped(w.permute(2, 3, 0, 1)))));
+        if (conf.hasBias()) {
+            INDArray b = layer.getParam(DepthwiseConvolutionParamInitializer.BIAS_KEY);
+            inputs.add(g.floats(name + "_b", b.reshape(b.length())));
+        }
+        String conv = g.node("Conv", name, inputs, groupedAttributes(layer, conf, conf.getNIn()));
+        return OnnxActivations.apply(g, conf.getActivationFn(), conv, name + "_act", LayerExporters.describe(layer));
+    }
+
+    /** {@code [nIn, m, kH, kW]} as {@code [nIn * m, 1, kH, kW]}. */
+    private static INDArray grouped(INDArray perInputChannel) {
+        long[] s = perInputChannel.shape();
+        return perInputChannel.dup('c').reshape('c', s[0] * s[1], 1, s[2], s[3]);
+    }
+
+    private static onnx.Onnx.AttributeProto[] groupedAttributes(Layer layer, ConvolutionLayer conf, long groups) {
+        List<onnx.Onnx.AttributeProto> attrs = new java.util.ArrayList<>(List.of(LayerExporters.convAttributes(
+                conf.getKernelSize(), conf.getStride(), conf.getPadding(), conf.getDilation(), conf.getConvolutionMode(),
+                LayerExporters.describe(layer))));
+        attrs.add(OnnxGraph.attr("group", groups));
+        return attrs.toArray(onnx.Onnx.AttributeProto[]::new);
     }
 
     private static void requireNchw(Layer layer, CNN2DFormat format) {

@@ -13,7 +13,13 @@ import org.deeplearning4j.nn.conf.graph.L2NormalizeVertex;
 import org.deeplearning4j.nn.conf.graph.ScaleVertex;
 import org.deeplearning4j.nn.conf.graph.ShiftVertex;
 import org.deeplearning4j.nn.conf.inputs.InputType;
+import org.deeplearning4j.nn.conf.layers.CenterLossOutputLayer;
+import org.deeplearning4j.nn.conf.layers.CnnLossLayer;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
+import org.deeplearning4j.nn.conf.layers.DepthwiseConvolution2D;
+import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
+import org.deeplearning4j.nn.conf.layers.PoolingType;
+import org.deeplearning4j.nn.conf.layers.SeparableConvolution2D;
 import org.deeplearning4j.nn.conf.layers.Deconvolution2D;
 import org.deeplearning4j.nn.conf.layers.Layer;
 import org.deeplearning4j.nn.conf.layers.LocalResponseNormalization;
@@ -29,6 +35,7 @@ import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.lossfunctions.LossFunctions;
 
 /**
  * The layer and vertex kinds the zoo's vision networks use besides convolutions, dense layers and batch
@@ -53,7 +60,15 @@ class ZooLayerKindsExportTest {
                 Arguments.of("ScaleVertex", new ScaleVertex(0.5)),
                 Arguments.of("ShiftVertex", new ShiftVertex(-1.5)),
                 Arguments.of("L2NormalizeVertex, every axis", new L2NormalizeVertex()),
-                Arguments.of("L2NormalizeVertex, channels", new L2NormalizeVertex(new int[] {1}, 1e-8)));
+                Arguments.of("L2NormalizeVertex, channels", new L2NormalizeVertex(new int[] {1}, 1e-8)),
+                Arguments.of("SeparableConvolution2D", new SeparableConvolution2D.Builder(3, 3).depthMultiplier(2).nOut(5)
+                        .convolutionMode(ConvolutionMode.Same).activation(Activation.RELU).build()),
+                Arguments.of("DepthwiseConvolution2D", new DepthwiseConvolution2D.Builder(3, 3).depthMultiplier(2)
+                        .stride(2, 2).padding(1, 1).convolutionMode(ConvolutionMode.Truncate).build()),
+                Arguments.of("CnnLossLayer", new CnnLossLayer.Builder(LossFunctions.LossFunction.XENT)
+                        .activation(Activation.SIGMOID).build()),
+                Arguments.of("CenterLossOutputLayer, after global pooling", new CenterLossOutputLayer.Builder().nOut(3)
+                        .activation(Activation.SOFTMAX).build()));
     }
 
     @ParameterizedTest(name = "{0}")
@@ -64,7 +79,9 @@ class ZooLayerKindsExportTest {
                 .dataType(DataType.FLOAT).graphBuilder().addInputs("in")
                 .addLayer("conv", new ConvolutionLayer.Builder(3, 3).nOut(6).activation(Activation.IDENTITY)
                         .convolutionMode(ConvolutionMode.Same).build(), "in");
-        if (layerOrVertex instanceof Layer l) {
+        if (layerOrVertex instanceof CenterLossOutputLayer l) {
+            b.addLayer("pool", new GlobalPoolingLayer(PoolingType.AVG), "conv").addLayer("kind", l, "pool");
+        } else if (layerOrVertex instanceof Layer l) {
             b.addLayer("kind", l, "conv");
         } else {
             b.addVertex("kind", (GraphVertex) layerOrVertex, "conv");
