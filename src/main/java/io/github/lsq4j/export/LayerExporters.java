@@ -65,7 +65,8 @@ final class LayerExporters {
             Map.entry(org.deeplearning4j.nn.conf.layers.DepthwiseConvolution2D.class, SpatialExporters::depthwise),
             // at inference, the centre loss's output layer is a dense layer, and a CNN loss layer its activation
             Map.entry(org.deeplearning4j.nn.conf.layers.CenterLossOutputLayer.class, LayerExporters::dense),
-            Map.entry(org.deeplearning4j.nn.conf.layers.CnnLossLayer.class, LayerExporters::activationOnly));
+            Map.entry(org.deeplearning4j.nn.conf.layers.CnnLossLayer.class, LayerExporters::activationOnly),
+            Map.entry(org.deeplearning4j.nn.conf.layers.objdetect.Yolo2OutputLayer.class, SpatialExporters::yolo2));
 
     private LayerExporters() {
     }

@@ -12,6 +12,7 @@ import org.deeplearning4j.nn.conf.layers.SeparableConvolution2D;
 import org.deeplearning4j.nn.conf.layers.SpaceToDepthLayer;
 import org.deeplearning4j.nn.conf.layers.Upsampling2D;
 import org.deeplearning4j.nn.conf.layers.convolutional.Cropping2D;
+import org.deeplearning4j.nn.conf.layers.objdetect.Yolo2OutputLayer;
 import org.deeplearning4j.nn.params.DeconvolutionParamInitializer;
 import org.deeplearning4j.nn.params.DepthwiseConvolutionParamInitializer;
 import org.deeplearning4j.nn.params.SeparableConvolutionParamInitializer;
@@ -136,6 +137,38 @@ final class SpatialExporters {
         }
         String conv = g.node("Conv", name, inputs, groupedAttributes(layer, conf, conf.getNIn()));
         return OnnxActivations.apply(g, conf.getActivationFn(), conv, name + "_act", LayerExporters.describe(layer));
+    }
+
+    /**
+     * YOLOv2's output layer at inference ({@code YoloUtils.activate}): per box {@code b} of the priors, the
+     * channels {@code [x, y, w, h, confidence, classes...]} become sigmoid of x and y, {@code prior * exp}
+     * of w and h, sigmoid of the confidence and the softmax of the classes, in place.
+     */
+    static String yolo2(Layer layer, String input, OnnxGraph g) {
+        Yolo2OutputLayer conf = (Yolo2OutputLayer) layer.conf().getLayer();
+        requireNchw(layer, conf.getFormat());
+        String name = LayerExporters.name(layer);
+        INDArray priors = conf.getBoundingBoxes();
+        long boxes = priors.size(0);
+        String shape = g.node("Shape", name + "_shape", List.of(input));
+        String perBoxShape = g.node("Concat", name + "_box_shape", List.of(
+                g.node("Slice", name + "_n", List.of(shape, g.int64s(name + "_n_start", 0), g.int64s(name + "_n_end", 1))),
+                g.int64s(name + "_box_dims", boxes, -1),
+                g.node("Slice", name + "_hw", List.of(shape, g.int64s(name + "_hw_start", 2), g.int64s(name + "_hw_end", 4)))),
+                OnnxGraph.attr("axis", 0L));
+        String perBox = g.node("Reshape", name + "_boxes", List.of(input, perBoxShape)); // [N, B, 5 + C, H, W]
+        String axis = g.int64s(name + "_axis", 2);
+        java.util.function.BiFunction<Long, Long, String> channels = (from, to) -> g.node("Slice",
+                name + "_ch" + from, List.of(perBox, g.int64s(name + "_from" + from, from), g.int64s(name + "_to" + from, to),
+                        axis));
+        String xy = g.node("Sigmoid", name + "_xy", List.of(channels.apply(0L, 2L)));
+        String wh = g.node("Mul", name + "_wh", List.of(g.node("Exp", name + "_exp", List.of(channels.apply(2L, 4L))),
+                g.floats(name + "_priors", priors.reshape(1, boxes, 2, 1, 1))));
+        String confidence = g.node("Sigmoid", name + "_conf", List.of(channels.apply(4L, 5L)));
+        String classes = g.node("Softmax", name + "_classes", List.of(channels.apply(5L, Long.MAX_VALUE)),
+                OnnxGraph.attr("axis", 2L));
+        String joined = g.node("Concat", name + "_joined", List.of(xy, wh, confidence, classes), OnnxGraph.attr("axis", 2L));
+        return g.node("Reshape", name, List.of(joined, shape));
     }
 
     /** {@code [nIn, m, kH, kW]} as {@code [nIn * m, 1, kH, kW]}. */

@@ -26,6 +26,7 @@ import org.deeplearning4j.nn.conf.layers.LocalResponseNormalization;
 import org.deeplearning4j.nn.conf.layers.SpaceToDepthLayer;
 import org.deeplearning4j.nn.conf.layers.Upsampling2D;
 import org.deeplearning4j.nn.conf.layers.convolutional.Cropping2D;
+import org.deeplearning4j.nn.conf.layers.objdetect.Yolo2OutputLayer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -67,6 +68,9 @@ class ZooLayerKindsExportTest {
                         .stride(2, 2).padding(1, 1).convolutionMode(ConvolutionMode.Truncate).build()),
                 Arguments.of("CnnLossLayer", new CnnLossLayer.Builder(LossFunctions.LossFunction.XENT)
                         .activation(Activation.SIGMOID).build()),
+                Arguments.of("Yolo2OutputLayer, 2 boxes of 3 classes", new Yolo2OutputLayer.Builder()
+                        .boundingBoxPriors(Nd4j.createFromArray(new double[][] {{1.0, 1.5}, {2.5, 0.5}}).castTo(DataType.FLOAT))
+                        .build()),
                 Arguments.of("CenterLossOutputLayer, after global pooling", new CenterLossOutputLayer.Builder().nOut(3)
                         .activation(Activation.SOFTMAX).build()));
     }
@@ -81,6 +85,9 @@ class ZooLayerKindsExportTest {
                         .convolutionMode(ConvolutionMode.Same).build(), "in");
         if (layerOrVertex instanceof CenterLossOutputLayer l) {
             b.addLayer("pool", new GlobalPoolingLayer(PoolingType.AVG), "conv").addLayer("kind", l, "pool");
+        } else if (layerOrVertex instanceof Yolo2OutputLayer l) {
+            b.addLayer("boxes", new ConvolutionLayer.Builder(1, 1).nOut(16).activation(Activation.IDENTITY).build(), "conv")
+                    .addLayer("kind", l, "boxes");
         } else if (layerOrVertex instanceof Layer l) {
             b.addLayer("kind", l, "conv");
         } else {
