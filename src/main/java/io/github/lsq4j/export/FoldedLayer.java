@@ -69,24 +69,21 @@ final class FoldedLayer {
         List<Onnx.NodeProto> replaced = new ArrayList<>(List.of(inputDq, weightDq));
         String output = node.getOutput(0);
         float[] bias = new float[channels];
-        String biasTensor = null;
         if (conv && node.getInputCount() > 2) {
-            biasTensor = node.getInput(2);
-        } else if (!conv) {
-            Onnx.NodeProto add = g.soleConsumer(output);
-            if (add != null && add.getOpType().equals("Add") && add.getInput(0).equals(output)
-                    && constantVector(g, add.getInput(1), replaced) != null) {
-                biasTensor = add.getInput(1);
-                replaced.add(add);
-                output = add.getOutput(0);
-            }
-        }
-        if (biasTensor != null) {
-            float[] b = constantVector(g, biasTensor, replaced);
+            float[] b = constantVector(g, node.getInput(2), replaced);
             if (b == null) {
                 return null;
             }
             bias = perChannel(b, channels);
+        } else if (!conv) {
+            Onnx.NodeProto add = g.soleConsumer(output);
+            float[] b = add != null && add.getOpType().equals("Add") && add.getInput(0).equals(output)
+                    ? constantVector(g, add.getInput(1), replaced) : null;
+            if (b != null) {
+                bias = perChannel(b, channels);
+                replaced.add(add);
+                output = add.getOutput(0);
+            }
         }
         double[] factors = new double[channels];
         double[] shifts = new double[channels];

@@ -1,7 +1,5 @@
 package io.github.lsq4j.export;
 
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -10,6 +8,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import onnx.Onnx;
+import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.shade.protobuf.ByteString;
 
 /**
@@ -48,10 +47,12 @@ final class Folding {
     private final Set<Onnx.NodeProto> removed = new HashSet<>();
     /** New nodes, each list put in place of the node it replaces. */
     private final Map<Onnx.NodeProto, List<Onnx.NodeProto>> replacements = new LinkedHashMap<>();
-    private final Set<String> names = new HashSet<>();
+    /** Where the new initializers go, and the names they and the new nodes take. */
+    private final OnnxGraph additions;
 
     private Folding(Onnx.GraphProto.Builder graph) {
         this.graph = graph;
+        this.additions = new OnnxGraph(graph);
     }
 
     /**
@@ -68,7 +69,7 @@ final class Folding {
         shiftSignedCodesToUnsigned();
         index();
         for (Onnx.NodeProto node : new ArrayList<>(graph.getNodeList())) {
-            if ((node.getOpType().equals("Conv") || node.getOpType().equals("MatMul")) && !removed.contains(node)) {
+            if (node.getOpType().equals("Conv") || node.getOpType().equals("MatMul")) {
                 FoldedLayer layer = FoldedLayer.match(this, node);
                 if (layer != null) {
                     foldLayer(layer);
@@ -80,21 +81,18 @@ final class Folding {
 
     // ---------------------------------------------------------------- graph bookkeeping
 
-    /** INT8 zero points (signed input codes) become UINT8 128: the same codes, shifted. */
+    /** INT8 zero points of QuantizeLinear nodes (signed input codes) become UINT8 128: the same codes, shifted. */
     private void shiftSignedCodesToUnsigned() {
+        Set<String> inputZeroPoints = new HashSet<>();
+        graph.getNodeList().stream().filter(n -> n.getOpType().equals(Q) && n.getInputCount() > 2)
+                .forEach(n -> inputZeroPoints.add(n.getInput(2)));
         for (int i = 0; i < graph.getInitializerCount(); i++) {
             Onnx.TensorProto t = graph.getInitializer(i);
-            if (t.getDataType() == OnnxGraph.INT8 && t.getDimsCount() == 0 && isActivationZeroPoint(t.getName())) {
+            if (t.getDataType() == OnnxGraph.INT8 && t.getDimsCount() == 0 && inputZeroPoints.contains(t.getName())) {
                 graph.setInitializer(i, t.toBuilder().setDataType(OnnxGraph.UINT8)
                         .setRawData(ByteString.copyFrom(new byte[] {(byte) (t.getRawData().byteAt(0) + 128)})));
             }
         }
-    }
-
-    /** Whether the initializer is the zero point of a QuantizeLinear (of layer inputs, not weights). */
-    private boolean isActivationZeroPoint(String name) {
-        return graph.getNodeList().stream().anyMatch(n -> n.getOpType().equals(Q) && n.getInputCount() > 2
-                && n.getInput(2).equals(name));
     }
 
     private void index() {
@@ -103,9 +101,7 @@ final class Folding {
         for (Onnx.NodeProto n : graph.getNodeList()) {
             n.getOutputList().forEach(o -> producers.put(o, n));
             n.getInputList().forEach(i -> consumers.computeIfAbsent(i, k -> new ArrayList<>()).add(n));
-            names.addAll(n.getOutputList());
         }
-        names.addAll(initializers.keySet());
     }
 
     Onnx.NodeProto producer(String tensor, String opType) {
@@ -121,14 +117,6 @@ final class Folding {
 
     Onnx.TensorProto initializer(String name) {
         return initializers.get(name);
-    }
-
-    private String unique(String base) {
-        String name = base;
-        for (int i = 1; !names.add(name); i++) {
-            name = base + "_" + i;
-        }
-        return name;
     }
 
     private void rebuild() {
@@ -159,7 +147,6 @@ final class Folding {
             matMulInteger(layer, nodes);
         }
         replacements.put(layer.node(), nodes);
-        removed.remove(layer.node());
     }
 
     /**
@@ -174,14 +161,14 @@ final class Folding {
             scales[c] = (float) (layer.inputStep() * layer.weightStep(c) * layer.factor(c));
             offsets[c] = (float) layer.offset(c);
         }
-        String acc = unique(layer.name() + "_acc");
+        String acc = additions.unique(layer.name() + "_acc");
         String w = weights(layer.name() + "_wq", layer.weightCodes(), layer.weightDims(),
                 layer.weightsAreInt4() ? OnnxGraph.INT4 : OnnxGraph.INT8, OnnxGraph.INT8, nodes);
         nodes.add(node("MatMulInteger", List.of(layer.inputCodes(), w, layer.inputZeroPoint(),
-                scalarOf(layer.name() + "_wq_zero", OnnxGraph.INT8, 0)), acc, List.of()));
-        String accFloat = unique(layer.name() + "_accf");
+                additions.zeroPoint(OnnxGraph.INT8)), acc, List.of()));
+        String accFloat = additions.unique(layer.name() + "_accf");
         nodes.add(node("Cast", List.of(acc), accFloat, List.of(OnnxGraph.attr("to", (long) OnnxGraph.FLOAT))));
-        String scaled = unique(layer.name() + "_scaled");
+        String scaled = additions.unique(layer.name() + "_scaled");
         nodes.add(node("Mul", List.of(accFloat, floats(layer.name() + "_scale", scales, channels)), scaled, List.of()));
         nodes.add(node("Add", List.of(scaled, floats(layer.name() + "_offset", offsets, channels)), layer.output(),
                 List.of()));
@@ -206,7 +193,7 @@ final class Folding {
         long[] scaleShape = new long[layer.weightDims().length];
         java.util.Arrays.fill(scaleShape, 1);
         scaleShape[0] = channels;
-        String w = unique(layer.name() + "_wf");
+        String w = additions.unique(layer.name() + "_wf");
         nodes.add(node("Mul", List.of(codes, floats(layer.name() + "_wf_step", scales, scaleShape)), w, List.of()));
         nodes.add(node("Conv", List.of(inputCodesAsFloat(layer, nodes), w, floats(layer.name() + "_bf", offsets,
                 channels)), layer.output(), layer.node().getAttributeList()));
@@ -219,14 +206,14 @@ final class Folding {
      * network.
      */
     private String inputCodesAsFloat(FoldedLayer layer, List<Onnx.NodeProto> nodes) {
-        String codes = unique(layer.name() + "_xf");
+        String codes = additions.unique(layer.name() + "_xf");
         nodes.add(node("Cast", List.of(layer.inputCodes()), codes, List.of(OnnxGraph.attr("to", (long) OnnxGraph.FLOAT))));
         int zero = initializer(layer.inputZeroPoint()).getRawData().byteAt(0) & 0xFF;
         if (zero == 0) {
             return codes;
         }
-        String centered = unique(layer.name() + "_xc");
-        nodes.add(node("Sub", List.of(codes, floats(layer.name() + "_x_zero", new float[] {zero})), centered, List.of()));
+        String centered = additions.unique(layer.name() + "_xc");
+        nodes.add(node("Sub", List.of(codes, additions.scalar(layer.name() + "_x_zero", zero)), centered, List.of()));
         return centered;
     }
 
@@ -243,47 +230,16 @@ final class Folding {
      */
     private String weights(String base, int[] codes, long[] dims, int storedType, int kernelType,
                            List<Onnx.NodeProto> nodes) {
-        byte[] raw;
-        if (storedType == OnnxGraph.INT4) {
-            raw = new byte[(codes.length + 1) / 2];
-            for (int i = 0; i < codes.length; i++) {
-                raw[i / 2] |= (byte) ((codes[i] & 0x0F) << (4 * (i % 2)));
-            }
-        } else {
-            raw = new byte[codes.length];
-            for (int i = 0; i < codes.length; i++) {
-                raw[i] = (byte) codes[i];
-            }
-        }
-        String stored = initializer(base, storedType, dims, raw);
+        String stored = additions.codes(base, Nd4j.createFromArray(codes).reshape(dims), storedType);
         if (storedType == kernelType) {
             return stored;
         }
-        String cast = unique(base + "_8bit");
+        String cast = additions.unique(base + "_8bit");
         nodes.add(node("Cast", List.of(stored), cast, List.of(OnnxGraph.attr("to", (long) kernelType))));
         return cast;
     }
 
     private String floats(String base, float[] values, long... dims) {
-        ByteBuffer b = ByteBuffer.allocate(4 * values.length).order(ByteOrder.LITTLE_ENDIAN);
-        for (float v : values) {
-            b.putFloat(v);
-        }
-        return initializer(base, OnnxGraph.FLOAT, dims, b.array());
-    }
-
-    private String scalarOf(String base, int type, int value) {
-        return initializer(base, type, new long[0], new byte[] {(byte) value});
-    }
-
-    private String initializer(String base, int type, long[] dims, byte[] raw) {
-        String name = unique(base);
-        Onnx.TensorProto.Builder t = Onnx.TensorProto.newBuilder().setName(name).setDataType(type)
-                .setRawData(ByteString.copyFrom(raw));
-        for (long d : dims) {
-            t.addDims(d);
-        }
-        graph.addInitializer(t);
-        return name;
+        return additions.floats(base, Nd4j.createFromArray(values).reshape(dims));
     }
 }

@@ -213,15 +213,26 @@ final class LayerExporters {
             throw new IllegalArgumentException(describe(layer) + ": only NCHW convolutions are exported");
         }
         String name = name(layer);
-        List<String> inputs = new ArrayList<>(List.of(input,
-                g.floats(name + "_w", layer.getParam(DefaultParamInitializer.WEIGHT_KEY))));
-        if (conf.hasBias()) {
-            INDArray b = layer.getParam(DefaultParamInitializer.BIAS_KEY);
-            inputs.add(g.floats(name + "_b", b.reshape(b.length())));
-        }
+        List<String> inputs = withBias(layer, g, conf.hasBias(), DefaultParamInitializer.BIAS_KEY, input,
+                g.floats(name + "_w", layer.getParam(DefaultParamInitializer.WEIGHT_KEY)));
         String conv = g.node("Conv", name, inputs, convAttributes(conf.getKernelSize(), conf.getStride(),
                 conf.getPadding(), conf.getDilation(), conf.getConvolutionMode(), describe(layer)));
         return OnnxActivations.apply(g, conf.getActivationFn(), conv, name + "_act", describe(layer));
+    }
+
+    /**
+     * A convolution's inputs: data, weights, and the float bias {@code [nOut]} if the layer has one.
+     *
+     * @param biasKey the bias parameter's key
+     */
+    static List<String> withBias(Layer layer, OnnxGraph g, boolean hasBias, String biasKey, String input,
+                                 String weights) {
+        List<String> inputs = new ArrayList<>(List.of(input, weights));
+        if (hasBias) {
+            INDArray b = layer.getParam(biasKey);
+            inputs.add(g.floats(name(layer) + "_b", b.reshape(b.length())));
+        }
+        return inputs;
     }
 
     /** DenseLayer and OutputLayer: weights {@code [nIn, nOut]}, bias {@code [1, nOut]}. */

@@ -27,12 +27,24 @@ final class OnnxGraph {
     static final int UINT4 = 21;
     static final int INT4 = 22;
 
-    private final Onnx.GraphProto.Builder graph = Onnx.GraphProto.newBuilder();
+    private final Onnx.GraphProto.Builder graph;
     private final Set<String> names = new HashSet<>();
     private final Map<Integer, String> zeroPoints = new HashMap<>();
 
     OnnxGraph(String name) {
-        graph.setName(name);
+        graph = Onnx.GraphProto.newBuilder().setName(name);
+    }
+
+    /**
+     * Adds to a graph that exists already: its inputs, initializers and node outputs keep their names.
+     *
+     * @param existing the graph
+     */
+    OnnxGraph(Onnx.GraphProto.Builder existing) {
+        graph = existing;
+        existing.getInputList().forEach(i -> names.add(i.getName()));
+        existing.getInitializerList().forEach(t -> names.add(t.getName()));
+        existing.getNodeList().forEach(n -> names.addAll(n.getOutputList()));
     }
 
     Onnx.GraphProto.Builder proto() {

@@ -3,7 +3,6 @@ package io.github.lsq4j.export;
 import java.util.List;
 import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.conf.CNN2DFormat;
-import org.deeplearning4j.nn.conf.ConvolutionMode;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.conf.layers.Deconvolution2D;
 import org.deeplearning4j.nn.conf.layers.DepthwiseConvolution2D;
@@ -80,25 +79,11 @@ final class SpatialExporters {
         Deconvolution2D conf = (Deconvolution2D) layer.conf().getLayer();
         requireNchw(layer, conf.getCnn2dDataFormat());
         String name = LayerExporters.name(layer);
-        INDArray w = layer.getParam(DeconvolutionParamInitializer.WEIGHT_KEY);
-        List<String> inputs = new java.util.ArrayList<>(List.of(input, g.floats(name + "_w", w)));
-        if (conf.hasBias()) {
-            INDArray b = layer.getParam(DeconvolutionParamInitializer.BIAS_KEY);
-            inputs.add(g.floats(name + "_b", b.reshape(b.length())));
-        }
-        int[] k = conf.getKernelSize();
-        int[] s = conf.getStride();
-        int[] p = conf.getPadding();
-        int[] d = conf.getDilation();
-        onnx.Onnx.AttributeProto padding = switch (conf.getConvolutionMode() == null ? ConvolutionMode.Truncate
-                : conf.getConvolutionMode()) {
-            case Same -> OnnxGraph.attr("auto_pad", "SAME_UPPER");
-            case Truncate, Strict -> OnnxGraph.attr("pads", p[0], p[1], p[0], p[1]);
-            default -> throw new IllegalArgumentException(LayerExporters.describe(layer) + ": convolution mode "
-                    + conf.getConvolutionMode() + " has no ONNX export");
-        };
-        String deconv = g.node("ConvTranspose", name, inputs, OnnxGraph.attr("kernel_shape", k[0], k[1]),
-                OnnxGraph.attr("strides", s[0], s[1]), OnnxGraph.attr("dilations", d[0], d[1]), padding);
+        List<String> inputs = LayerExporters.withBias(layer, g, conf.hasBias(), DeconvolutionParamInitializer.BIAS_KEY,
+                input, g.floats(name + "_w", layer.getParam(DeconvolutionParamInitializer.WEIGHT_KEY)));
+        String deconv = g.node("ConvTranspose", name, inputs, LayerExporters.convAttributes(conf.getKernelSize(),
+                conf.getStride(), conf.getPadding(), conf.getDilation(), conf.getConvolutionMode(),
+                LayerExporters.describe(layer)));
         return OnnxActivations.apply(g, conf.getActivationFn(), deconv, name + "_act", LayerExporters.describe(layer));
     }
 
@@ -114,12 +99,8 @@ final class SpatialExporters {
         INDArray w = layer.getParam(SeparableConvolutionParamInitializer.DEPTH_WISE_WEIGHT_KEY);
         String depthwise = g.node("Conv", name + "_depthwise", List.of(input, g.floats(name + "_dw",
                         grouped(w.permute(1, 0, 2, 3)))), groupedAttributes(layer, conf, conf.getNIn()));
-        List<String> inputs = new java.util.ArrayList<>(List.of(depthwise,
-                g.floats(name + "_pw", layer.getParam(SeparableConvolutionParamInitializer.POINT_WISE_WEIGHT_KEY))));
-        if (conf.hasBias()) {
-            INDArray b = layer.getParam(SeparableConvolutionParamInitializer.BIAS_KEY);
-            inputs.add(g.floats(name + "_b", b.reshape(b.length())));
-        }
+        List<String> inputs = LayerExporters.withBias(layer, g, conf.hasBias(), SeparableConvolutionParamInitializer.BIAS_KEY,
+                depthwise, g.floats(name + "_pw", layer.getParam(SeparableConvolutionParamInitializer.POINT_WISE_WEIGHT_KEY)));
         String pointwise = g.node("Conv", name, inputs, OnnxGraph.attr("kernel_shape", 1, 1));
         return OnnxActivations.apply(g, conf.getActivationFn(), pointwise, name + "_act", LayerExporters.describe(layer));
     }
@@ -130,11 +111,8 @@ final class SpatialExporters {
         requireNchw(layer, conf.getCnn2dDataFormat());
         String name = LayerExporters.name(layer);
         INDArray w = layer.getParam(DepthwiseConvolutionParamInitializer.WEIGHT_KEY);
-        List<String> inputs = new java.util.ArrayList<>(List.of(input, g.floats(name + "_w", grouped(w.permute(2, 3, 0, 1)))));
-        if (conf.hasBias()) {
-            INDArray b = layer.getParam(DepthwiseConvolutionParamInitializer.BIAS_KEY);
-            inputs.add(g.floats(name + "_b", b.reshape(b.length())));
-        }
+        List<String> inputs = LayerExporters.withBias(layer, g, conf.hasBias(), DepthwiseConvolutionParamInitializer.BIAS_KEY,
+                input, g.floats(name + "_w", grouped(w.permute(2, 3, 0, 1))));
         String conv = g.node("Conv", name, inputs, groupedAttributes(layer, conf, conf.getNIn()));
         return OnnxActivations.apply(g, conf.getActivationFn(), conv, name + "_act", LayerExporters.describe(layer));
     }
