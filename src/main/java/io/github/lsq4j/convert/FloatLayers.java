@@ -1,11 +1,15 @@
 package io.github.lsq4j.convert;
 
 import io.github.lsq4j.layers.AbstractLsqLayer;
+import io.github.lsq4j.layers.LsqConv2D;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
+import org.deeplearning4j.nn.conf.CNN2DFormat;
+import org.deeplearning4j.nn.conf.ConvolutionMode;
 import org.deeplearning4j.nn.conf.layers.BaseLayer;
+import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.conf.layers.FeedForwardLayer;
 import org.deeplearning4j.nn.params.DefaultParamInitializer;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -35,6 +39,24 @@ final class FloatLayers {
         copyTraining(floatLayer, builder::updater, builder::biasUpdater, builder::regularization,
                 builder::regularizationBias);
         return builder;
+    }
+
+    /**
+     * Fills a convolution builder with the float convolution's kernel, stride, padding, dilation and mode.
+     *
+     * @throws IllegalArgumentException naming the layer if its data format is not NCHW
+     */
+    static <B extends LsqConv2D.GeometryBuilder<B>> B copyGeometry(ConvolutionLayer conv, B builder) {
+        if (conv.getCnn2dDataFormat() != null && conv.getCnn2dDataFormat() != CNN2DFormat.NCHW) {
+            throw new IllegalArgumentException(conv.getClass().getSimpleName() + " '" + conv.getLayerName()
+                    + "': data format " + conv.getCnn2dDataFormat() + " is not supported (LSQ convolutions are NCHW)");
+        }
+        ConvolutionMode mode = conv.getConvolutionMode();
+        if (mode == ConvolutionMode.Strict) {
+            mode = ConvolutionMode.Truncate; // Strict only adds a check on the input size
+        }
+        return builder.kernelSize(conv.getKernelSize()).stride(conv.getStride()).padding(conv.getPadding())
+                .dilation(conv.getDilation()).convolutionMode(mode);
     }
 
     /**

@@ -3,25 +3,27 @@ package io.github.lsq4j.convert;
 import io.github.lsq4j.layers.AbstractLsqLayer;
 import io.github.lsq4j.layers.LsqConv2D;
 import io.github.lsq4j.layers.LsqDense;
+import io.github.lsq4j.layers.LsqDepthwiseConv2D;
 import io.github.lsq4j.layers.LsqLayerBuilder;
 import io.github.lsq4j.layers.LsqOutputLayer;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import org.deeplearning4j.nn.conf.CNN2DFormat;
-import org.deeplearning4j.nn.conf.ConvolutionMode;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
+import org.deeplearning4j.nn.conf.layers.DepthwiseConvolution2D;
 import org.deeplearning4j.nn.conf.layers.Layer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.params.DefaultParamInitializer;
+import org.deeplearning4j.nn.params.DepthwiseConvolutionParamInitializer;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
  * The default conversion table, float layer type to LSQ layer: {@link ConvolutionLayer} to
- * {@link LsqConv2D}, {@link DenseLayer} to {@link LsqDense}, and {@link OutputLayer} to
- * {@link LsqOutputLayer} (the paper quantizes the last layer too). Types match exactly: subclasses such
- * as depthwise, separable or transposed convolutions are not in the table.
+ * {@link LsqConv2D}, {@link DepthwiseConvolution2D} to {@link LsqDepthwiseConv2D}, {@link DenseLayer} to
+ * {@link LsqDense}, and {@link OutputLayer} to {@link LsqOutputLayer} (the paper quantizes the last layer
+ * too). Types match exactly: other subclasses of ConvolutionLayer, such as separable or transposed
+ * convolutions, are not in the table.
  */
 public final class LayerMappings {
 
@@ -29,18 +31,7 @@ public final class LayerMappings {
         @Override
         public LsqLayerBuilder<?> fromFloat(Layer layer) {
             ConvolutionLayer conv = (ConvolutionLayer) layer;
-            String name = "ConvolutionLayer '" + conv.getLayerName() + "'";
-            if (conv.getCnn2dDataFormat() != null && conv.getCnn2dDataFormat() != CNN2DFormat.NCHW) {
-                throw new IllegalArgumentException(name + ": data format " + conv.getCnn2dDataFormat()
-                        + " is not supported (LsqConv2D is NCHW)");
-            }
-            ConvolutionMode mode = conv.getConvolutionMode();
-            if (mode == ConvolutionMode.Strict) {
-                mode = ConvolutionMode.Truncate; // Strict only adds a check on the input size
-            }
-            return FloatLayers.copyCommon(conv, new LsqConv2D.Builder(), conv.hasBias())
-                    .kernelSize(conv.getKernelSize()).stride(conv.getStride()).padding(conv.getPadding())
-                    .dilation(conv.getDilation()).convolutionMode(mode);
+            return FloatLayers.copyCommon(conv, FloatLayers.copyGeometry(conv, new LsqConv2D.Builder()), conv.hasBias());
         }
 
         /** Stock {@code [nOut, nIn, kH, kW]} to SameDiff's {@code [kH, kW, nIn, nOut]}. */
@@ -48,6 +39,23 @@ public final class LayerMappings {
         public void copyParams(Map<String, INDArray> floatParams, Map<String, INDArray> lsqParams) {
             lsqParams.get(AbstractLsqLayer.WEIGHT_KEY)
                     .assign(floatParams.get(DefaultParamInitializer.WEIGHT_KEY).permute(2, 3, 1, 0));
+            FloatLayers.copyBias(floatParams, lsqParams);
+        }
+    };
+
+    /** Stock {@code [kH, kW, nIn, m]} is {@link LsqDepthwiseConv2D}'s {@code [kH, kW, 1, nIn * m]}: the same elements. */
+    private static final LayerMapping DEPTHWISE = new LayerMapping() {
+        @Override
+        public LsqLayerBuilder<?> fromFloat(Layer layer) {
+            DepthwiseConvolution2D conv = (DepthwiseConvolution2D) layer;
+            return FloatLayers.copyCommon(conv, FloatLayers.copyGeometry(conv, new LsqDepthwiseConv2D.Builder()),
+                    conv.hasBias()).depthMultiplier(conv.getDepthMultiplier());
+        }
+
+        @Override
+        public void copyParams(Map<String, INDArray> floatParams, Map<String, INDArray> lsqParams) {
+            INDArray target = lsqParams.get(AbstractLsqLayer.WEIGHT_KEY);
+            target.assign(floatParams.get(DepthwiseConvolutionParamInitializer.WEIGHT_KEY).reshape(target.shape()));
             FloatLayers.copyBias(floatParams, lsqParams);
         }
     };
@@ -98,6 +106,7 @@ public final class LayerMappings {
     public static Map<Class<? extends Layer>, LayerMapping> defaults() {
         Map<Class<? extends Layer>, LayerMapping> table = new LinkedHashMap<>();
         table.put(ConvolutionLayer.class, CONVOLUTION);
+        table.put(DepthwiseConvolution2D.class, DEPTHWISE);
         table.put(DenseLayer.class, DENSE);
         table.put(OutputLayer.class, OUTPUT);
         return table;

@@ -1,5 +1,6 @@
 package io.github.lsq4j.convert;
 
+import io.github.lsq4j.layers.LsqDepthwiseConv2D;
 import io.github.lsq4j.layers.LsqLayerBuilder;
 import io.github.lsq4j.layers.LsqLayerConfig;
 import java.util.ArrayList;
@@ -170,7 +171,7 @@ public final class LsqConverter {
             boolean inputSigned = !nonNegative.containsAll(graph.inputs().get(v));
             LsqLayerBuilder<?> builder = mapping.fromFloat(layer);
             QuantizationPolicy.LayerQuantizers quantizers = policy.quantizersFor(name, firstOrLast, inputSigned,
-                    builder.quantizerSettings().weightChannelAxis());
+                    builder.quantizerSettings().weightChannelAxis(), builder instanceof LsqDepthwiseConv2D.Builder);
             builder.weightQuantizer(quantizers.weights()).inputQuantizer(quantizers.inputs());
             if (policy.stepUpdater() != null) {
                 builder.stepUpdater(policy.stepUpdater().clone());

@@ -40,6 +40,7 @@ public final class QuantizationPolicy {
     private final Quantizer inputTemplate;
     private final boolean quantize;
     private final IUpdater stepUpdater;
+    private final boolean perChannelDepthwise;
 
     private QuantizationPolicy(Builder b) {
         this.bits = b.bits;
@@ -51,6 +52,7 @@ public final class QuantizationPolicy {
         this.inputTemplate = b.inputTemplate;
         this.quantize = b.quantize;
         this.stepUpdater = b.stepUpdater;
+        this.perChannelDepthwise = b.perChannelDepthwise;
     }
 
     /**
@@ -94,16 +96,19 @@ public final class QuantizationPolicy {
      * @param inputSigned       whether the layer's input can be negative
      * @param weightChannelAxis the output-channel axis of the layer's weights (used if the policy asks
      *                          for per-channel weight steps)
+     * @param depthwise         whether the layer is a depthwise convolution: then its weight steps are
+     *                          per channel if {@link #perChannelDepthwise()}
      * @return the weight and input quantizer; both null if the policy switches quantization off
      */
     public LayerQuantizers quantizersFor(String layerName, boolean firstOrLast, boolean inputSigned,
-                                         int weightChannelAxis) {
+                                         int weightChannelAxis, boolean depthwise) {
         if (!quantize) {
             return new LayerQuantizers(null, null);
         }
         int layerBits = bitsFor(layerName, firstOrLast);
         Quantizer weights = weightTemplate.withBits(layerBits);
-        return new LayerQuantizers(weights.isPerChannel() ? weights.perChannel(weightChannelAxis) : weights,
+        boolean perChannel = weights.isPerChannel() || depthwise && perChannelDepthwise;
+        return new LayerQuantizers(perChannel ? weights.perChannel(weightChannelAxis) : weights,
                 inputTemplate.withBits(layerBits).withSigned(inputSigned));
     }
 
@@ -150,12 +155,17 @@ public final class QuantizationPolicy {
         return stepUpdater;
     }
 
+    /** @return whether depthwise convolutions get per-channel weight steps whatever the weight quantizer says */
+    public boolean perChannelDepthwise() {
+        return perChannelDepthwise;
+    }
+
     @Override
     public String toString() {
         return "QuantizationPolicy(bits=" + bits + ", firstLastBits=" + (firstLastBits > 0 ? firstLastBits : "same")
                 + (overrides.isEmpty() ? "" : ", overrides=" + overrides) + (skip.isEmpty() ? "" : ", skip=" + skip)
                 + ", unsupported=" + unsupportedLayers + ", weights=" + weightTemplate + ", inputs=" + inputTemplate
-                + (quantize ? "" : ", quantization off") + (stepUpdater == null ? "" : ", stepUpdater=" + stepUpdater) + ")";
+                + (perChannelDepthwise ? "" : ", per-tensor depthwise") + (quantize ? "" : ", quantization off") + (stepUpdater == null ? "" : ", stepUpdater=" + stepUpdater) + ")";
     }
 
     /**
@@ -180,6 +190,7 @@ public final class QuantizationPolicy {
         private boolean gradientScaleSet;
         private boolean quantize = true;
         private IUpdater stepUpdater;
+        private boolean perChannelDepthwise = true;
 
         private Builder(int bits) {
             this.bits = bits;
@@ -258,6 +269,18 @@ public final class QuantizationPolicy {
          */
         public Builder perChannelWeights(boolean perChannelWeights) {
             this.weightTemplate = perChannelWeights ? weightTemplate.perChannel(0) : weightTemplate.perTensor();
+            return this;
+        }
+
+        /**
+         * @param perChannel whether depthwise convolutions get one weight step per channel even where the
+         *                   weight quantizer is per tensor (default true: a depthwise kernel has few weights
+         *                   per channel and ranges that differ widely between channels; see
+         *                   {@link io.github.lsq4j.layers.LsqDepthwiseConv2D})
+         * @return this
+         */
+        public Builder perChannelDepthwise(boolean perChannel) {
+            this.perChannelDepthwise = perChannel;
             return this;
         }
 

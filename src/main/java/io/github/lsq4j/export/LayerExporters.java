@@ -1,6 +1,7 @@
 package io.github.lsq4j.export;
 
 import io.github.lsq4j.layers.LsqConv2D;
+import io.github.lsq4j.layers.LsqDepthwiseConv2D;
 import io.github.lsq4j.layers.LsqDense;
 import io.github.lsq4j.layers.LsqIntegerParams;
 import io.github.lsq4j.layers.LsqLayerConfig;
@@ -42,6 +43,7 @@ import org.nd4j.linalg.ops.transforms.Transforms;
 final class LayerExporters {
     private static final Map<Class<? extends org.deeplearning4j.nn.conf.layers.Layer>, LayerExporter> TABLE = Map.ofEntries(
             Map.entry(LsqConv2D.class, LayerExporters::lsqConv),
+            Map.entry(LsqDepthwiseConv2D.class, LayerExporters::lsqConv),
             Map.entry(LsqDense.class, LayerExporters::lsqDense),
             Map.entry(LsqOutputLayer.class, LayerExporters::lsqDense),
             Map.entry(ConvolutionLayer.class, LayerExporters::conv),
@@ -110,8 +112,13 @@ final class LayerExporters {
         if (conf.isHasBias()) {
             inputs.add(lsqBias(layer, g, name));
         }
-        String conv = g.node("Conv", name, inputs, convAttributes(conf.getKernelSize(), conf.getStride(),
-                conf.getPadding(), conf.getDilation(), conf.getConvolutionMode(), describe(layer)));
+        List<onnx.Onnx.AttributeProto> attributes = new ArrayList<>(List.of(convAttributes(conf.getKernelSize(),
+                conf.getStride(), conf.getPadding(), conf.getDilation(), conf.getConvolutionMode(), describe(layer))));
+        if (conf instanceof LsqDepthwiseConv2D) {
+            // its [kH, kW, 1, nOut] weights are ONNX's grouped kernel [nOut, 1, kH, kW]: one group per input channel
+            attributes.add(OnnxGraph.attr("group", conf.getNIn()));
+        }
+        String conv = g.node("Conv", name, inputs, attributes.toArray(onnx.Onnx.AttributeProto[]::new));
         return OnnxActivations.apply(g, conf.effectiveActivation(), conv, name + "_act",
                 describe(layer));
     }

@@ -208,13 +208,7 @@ public abstract class AbstractLsqLayer extends SameDiffLayer implements LsqLayer
 
     /** Checks every setting; the builders call it. */
     protected final void validate() {
-        if (nOut <= 0) {
-            throw new IllegalArgumentException(describe() + ": nOut must be > 0, got " + nOut);
-        }
-        if (nIn < 0) {
-            throw new IllegalArgumentException(describe() + ": nIn must be > 0 (or 0 to take it from the input type), got "
-                    + nIn);
-        }
+        validateSizes();
         if (biasInit != null && !Double.isFinite(biasInit)) {
             throw new IllegalArgumentException(describe() + ": biasInit must be finite, got " + biasInit);
         }
@@ -224,6 +218,21 @@ public abstract class AbstractLsqLayer extends SameDiffLayer implements LsqLayer
                     + "layers ignore it); add a DropoutLayer before this layer instead");
         }
         validateGeometry();
+    }
+
+    /**
+     * Checks nIn and nOut; called by {@link #validate()}.
+     *
+     * @throws IllegalArgumentException naming the layer and the wrong value
+     */
+    protected void validateSizes() {
+        if (nOut <= 0) {
+            throw new IllegalArgumentException(describe() + ": nOut must be > 0, got " + nOut);
+        }
+        if (nIn < 0) {
+            throw new IllegalArgumentException(describe() + ": nIn must be > 0 (or 0 to take it from the input type), got "
+                    + nIn);
+        }
     }
 
     /** The part of {@link #toString()} common to both layers. */

@@ -10,24 +10,33 @@ import org.nd4j.linalg.indexing.INDArrayIndex;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 
 /**
- * {@link LsqConv2D}'s linear operation: ND4J's {@code conv2d} and {@code conv2d_bp}, NCHW data,
- * {@code [kH, kW, nIn, nOut]} kernel. A dilated kernel is spread into an ordinary one with zeros between
+ * {@link LsqConv2D}'s linear operation: ND4J's {@code conv2d} and {@code conv2d_bp} (or, for
+ * {@link LsqDepthwiseConv2D}, {@code depthwise_conv2d} and its {@code _bp}), NCHW data, the kernel in
+ * {@link LsqConv2D#kernelShape()} (a view of the weights). A dilated kernel is spread into an ordinary one with zeros between
  * its taps (see {@link LsqConv2D}: M2.1's oneDNN build refuses dilated float convolutions); its
  * gradient is the spread kernel's gradient at the taps.
  */
 final class ConvLinear implements EagerLinear {
     private final LsqConv2D conf;
     private final Conv2DConfig config;
+    private final String op;
+    private final long[] kernelShape;
     private final long[] spreadShape;
-    /** {@code conv2d}'s integer arguments, which {@code conv2d_bp} takes too; set on the first backward pass. */
-    private int[] integerArguments;
+    /**
+     * {@code conv2d}'s integer arguments, which its {@code _bp} and the depthwise ops take too (the
+     * depthwise ops read the kernel format {@code [kH, kW, nIn, m]} from the same last argument, 0).
+     */
+    private final int[] integerArguments;
 
     ConvLinear(LsqConv2D conf) {
         this.conf = conf;
         this.config = conf.conv2DConfig();
-        long[] weightShape = conf.weightShape();
+        this.op = conf.convolutionOp();
+        this.kernelShape = conf.kernelShape();
         this.spreadShape = conf.isDilated()
-                ? new long[] {config.getKH(), config.getKW(), weightShape[2], weightShape[3]} : null;
+                ? new long[] {config.getKH(), config.getKW(), kernelShape[2], kernelShape[3]} : null;
+        this.integerArguments = Arrays.stream(new Conv2D(new INDArray[0], new INDArray[0], config).iArgs())
+                .mapToInt(Math::toIntExact).toArray();
     }
 
     @Override
@@ -39,38 +48,45 @@ final class ConvLinear implements EagerLinear {
     @Override
     public void forward(INDArray x, INDArray w, INDArray bias, INDArray out) {
         INDArray kernel = kernel(w);
-        INDArray[] inputs = bias == null ? new INDArray[] {x, kernel} : new INDArray[] {x, kernel, bias};
-        Nd4j.exec(new Conv2D(inputs, new INDArray[] {out}, config));
+        DynamicCustomOp.DynamicCustomOpsBuilder forward = DynamicCustomOp.builder(op);
+        if (bias == null) {
+            forward.addInputs(x, kernel);
+        } else {
+            forward.addInputs(x, kernel, bias);
+        }
+        Nd4j.exec(forward.addOutputs(out).addIntegerArguments(integerArguments).build());
     }
 
     @Override
     public void backward(INDArray x, INDArray w, INDArray bias, INDArray dz, INDArray dx, INDArray dw, INDArray db) {
         INDArray kernel = kernel(w);
-        INDArray dKernel = spreadShape == null ? dw : kernel.ulike();
-        if (integerArguments == null) {
-            integerArguments = Arrays.stream(new Conv2D(new INDArray[] {x, kernel}, new INDArray[] {dz}, config).iArgs())
-                    .mapToInt(Math::toIntExact).toArray();
-        }
-        DynamicCustomOp.DynamicCustomOpsBuilder op = DynamicCustomOp.builder("conv2d_bp");
+        INDArray dKernel = spreadShape == null ? asKernel(dw) : kernel.ulike();
+        DynamicCustomOp.DynamicCustomOpsBuilder backward = DynamicCustomOp.builder(op + "_bp");
         if (bias == null) {
-            op.addInputs(x, kernel, dz).addOutputs(dx, dKernel);
+            backward.addInputs(x, kernel, dz).addOutputs(dx, dKernel);
         } else {
-            op.addInputs(x, kernel, bias, dz).addOutputs(dx, dKernel, db);
+            backward.addInputs(x, kernel, bias, dz).addOutputs(dx, dKernel, db);
         }
-        Nd4j.exec(op.addIntegerArguments(integerArguments).build());
+        Nd4j.exec(backward.addIntegerArguments(integerArguments).build());
         if (spreadShape != null) {
-            dw.assign(dKernel.get(taps()));
+            asKernel(dw).assign(dKernel.get(taps()));
         }
     }
 
-    /** The kernel the convolution runs with: {@code w}, or {@code w} spread by the dilation. */
+    /** The kernel the convolution runs with: {@code w} in the op's shape, spread by the dilation if any. */
     private INDArray kernel(INDArray w) {
+        INDArray kernel = asKernel(w);
         if (spreadShape == null) {
-            return w;
+            return kernel;
         }
         INDArray spread = Nd4j.zeros(w.dataType(), spreadShape);
-        spread.get(taps()).assign(w);
+        spread.get(taps()).assign(kernel);
         return spread;
+    }
+
+    /** {@code w} (or its gradient) as a view in the op's kernel shape: the same elements, written through. */
+    private INDArray asKernel(INDArray w) {
+        return Arrays.equals(w.shape(), kernelShape) ? w : w.reshape('c', true, kernelShape);
     }
 
     /** Where the spread kernel's taps are: every {@code dilation}-th row and column. */

@@ -42,7 +42,7 @@ public class LsqConv2D extends AbstractLsqLayer {
     public LsqConv2D() {
     }
 
-    private LsqConv2D(Builder b) {
+    protected LsqConv2D(GeometryBuilder<?> b) {
         super(b);
         this.kernelSize = b.kernelSize.clone();
         this.stride = b.stride.clone();
@@ -74,8 +74,34 @@ public class LsqConv2D extends AbstractLsqLayer {
 
     @Override
     protected SDVariable linear(SameDiff sd, SDVariable x, SDVariable w, SDVariable bias) {
-        SDVariable kernel = isDilated() ? dilateKernel(sd, w) : w;
+        SDVariable kernel = Arrays.equals(kernelShape(), weightShape()) ? w : sd.reshape(w, kernelShape());
+        return convolution(sd, x, isDilated() ? dilateKernel(sd, kernel) : kernel, bias);
+    }
+
+    /**
+     * The convolution of the graph, on the kernel in {@link #kernelShape()} (spread if dilated).
+     *
+     * @param sd     the graph
+     * @param x      the (quantized) input
+     * @param kernel the (quantized) kernel
+     * @param bias   the bias {@code [nOut]}, or null
+     * @return the pre-activation output
+     */
+    protected SDVariable convolution(SameDiff sd, SDVariable x, SDVariable kernel, SDVariable bias) {
         return sd.cnn().conv2d(x, kernel, bias, conv2DConfig());
+    }
+
+    /** @return the name of the ND4J op of {@link #convolution}, which {@link ConvLinear} runs eagerly */
+    String convolutionOp() {
+        return "conv2d";
+    }
+
+    /**
+     * @return the shape of the kernel the convolution op takes: the weights' {@code [kH, kW, nIn, nOut]};
+     *         a subclass whose weights are stored in another shape of the same elements reshapes them
+     */
+    long[] kernelShape() {
+        return weightShape();
     }
 
     @Override
@@ -105,8 +131,8 @@ public class LsqConv2D extends AbstractLsqLayer {
     }
 
     /**
-     * The dilated kernel as an ordinary one, zeros between the taps: {@code [eH, eW, nIn, nOut]} from
-     * {@code [kH, kW, nIn, nOut]} by two 0/1 matrix products (exact, and differentiable). Why: in
+     * The dilated kernel as an ordinary one, zeros between the taps: {@code [eH, eW, a, b]} from
+     * {@code [kH, kW, a, b]} ({@link #kernelShape()}) by two 0/1 matrix products (exact, and differentiable). Why: in
      * ND4J M2.1's oneDNN build, conv2d with dilation fails in float ("could not create a descriptor for
      * a dilated convolution forward propagation primitive"); a dilation-1 convolution with the spread
      * kernel computes the same values on every backend.
@@ -117,7 +143,8 @@ public class LsqConv2D extends AbstractLsqLayer {
         int kW = kernelSize[1];
         int eH = effectiveKernel(0);
         int eW = effectiveKernel(1);
-        long io = nIn * nOut;
+        long[] shape = kernelShape();
+        long io = shape[2] * shape[3];
         INDArray spreadH = Nd4j.zeros(type, eH, kH);
         for (int i = 0; i < kH; i++) {
             spreadH.putScalar(new long[] {(long) i * dilation[0], i}, 1.0);
@@ -129,7 +156,7 @@ public class LsqConv2D extends AbstractLsqLayer {
         SDVariable t = sd.constant(spreadH).mmul(sd.reshape(w, kH, kW * io));   // [eH, kW*io]
         t = sd.permute(sd.reshape(t, eH, kW, io), 1, 0, 2);                    // [kW, eH, io]
         t = sd.constant(spreadW).mmul(sd.reshape(t, kW, eH * io));             // [eW, eH*io]
-        return sd.permute(sd.reshape(t, eW, eH, nIn, nOut), 1, 0, 2, 3);       // [eH, eW, nIn, nOut]
+        return sd.permute(sd.reshape(t, eW, eH, shape[2], shape[3]), 1, 0, 2, 3); // [eH, eW, a, b]
     }
 
     @Override
@@ -333,8 +360,14 @@ public class LsqConv2D extends AbstractLsqLayer {
         this.convolutionMode = convolutionMode;
     }
 
-    /** Builds an {@link LsqConv2D}; {@link #build()} validates every setting. */
-    public static class Builder extends AbstractLsqLayer.Builder<Builder> {
+    /**
+     * The settings of a convolution's geometry, which {@link Builder} and {@link LsqDepthwiseConv2D.Builder}
+     * share; {@code build()} validates them.
+     *
+     * @param <T> the concrete builder
+     */
+    @SuppressWarnings("unchecked")
+    public abstract static class GeometryBuilder<T extends GeometryBuilder<T>> extends AbstractLsqLayer.Builder<T> {
         private int[] kernelSize = {5, 5};
         private int[] stride = {1, 1};
         private int[] padding = {0, 0};
@@ -342,45 +375,44 @@ public class LsqConv2D extends AbstractLsqLayer {
         private ConvolutionMode convolutionMode;
 
         /** A builder with the defaults: 5x5 kernel, stride 1, no padding, Truncate, 4-bit signed. */
-        public Builder() {
+        protected GeometryBuilder() {
             super(WEIGHT_CHANNEL_AXIS);
         }
-
 
         /**
          * @param kernelSize kernel {height, width}, or one value for both
          * @return this
          */
-        public Builder kernelSize(int... kernelSize) {
+        public T kernelSize(int... kernelSize) {
             this.kernelSize = pair(kernelSize);
-            return this;
+            return (T) this;
         }
 
         /**
          * @param stride stride {height, width}, or one value for both
          * @return this
          */
-        public Builder stride(int... stride) {
+        public T stride(int... stride) {
             this.stride = pair(stride);
-            return this;
+            return (T) this;
         }
 
         /**
          * @param padding zero padding {height, width}, or one value for both (Truncate mode only)
          * @return this
          */
-        public Builder padding(int... padding) {
+        public T padding(int... padding) {
             this.padding = pair(padding);
-            return this;
+            return (T) this;
         }
 
         /**
          * @param dilation dilation {height, width}, or one value for both
          * @return this
          */
-        public Builder dilation(int... dilation) {
+        public T dilation(int... dilation) {
             this.dilation = pair(dilation);
-            return this;
+            return (T) this;
         }
 
         /**
@@ -389,9 +421,9 @@ public class LsqConv2D extends AbstractLsqLayer {
          *                        a network configuration)
          * @return this
          */
-        public Builder convolutionMode(ConvolutionMode convolutionMode) {
+        public T convolutionMode(ConvolutionMode convolutionMode) {
             this.convolutionMode = convolutionMode;
-            return this;
+            return (T) this;
         }
 
         private static int[] pair(int[] v) {
@@ -399,6 +431,28 @@ public class LsqConv2D extends AbstractLsqLayer {
                 return new int[] {v[0], v[0]};
             }
             return v == null ? null : v.clone();
+        }
+
+        /**
+         * Reports the first invalid LSQ setting or a missing geometry setting, naming the layer.
+         *
+         * @param layerKind the layer's class name, for the message
+         * @throws IllegalArgumentException if a setting was invalid
+         */
+        @Override
+        protected void checkSettings(String layerKind) {
+            super.checkSettings(layerKind);
+            if (kernelSize == null || stride == null || padding == null || dilation == null) {
+                throw new IllegalArgumentException(layerKind + (layerName == null ? "" : " '" + layerName + "'")
+                        + ": kernelSize, stride, padding and dilation must not be null");
+            }
+        }
+    }
+
+    /** Builds an {@link LsqConv2D}; {@link #build()} validates every setting. */
+    public static class Builder extends GeometryBuilder<Builder> {
+        /** A builder with the defaults: 5x5 kernel, stride 1, no padding, Truncate, 4-bit signed. */
+        public Builder() {
         }
 
         /**
@@ -414,10 +468,6 @@ public class LsqConv2D extends AbstractLsqLayer {
         @SuppressWarnings("unchecked")
         public LsqConv2D build() {
             checkSettings("LsqConv2D");
-            if (kernelSize == null || stride == null || padding == null || dilation == null) {
-                throw new IllegalArgumentException("LsqConv2D" + (layerName == null ? "" : " '" + layerName + "'")
-                        + ": kernelSize, stride, padding and dilation must not be null");
-            }
             LsqConv2D layer = new LsqConv2D(this);
             layer.validate();
             return layer;

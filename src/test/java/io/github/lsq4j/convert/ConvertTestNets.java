@@ -10,6 +10,7 @@ import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.conf.layers.ActivationLayer;
 import org.deeplearning4j.nn.conf.layers.BatchNormalization;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
+import org.deeplearning4j.nn.conf.layers.DepthwiseConvolution2D;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
 import org.deeplearning4j.nn.conf.layers.LossLayer;
@@ -86,6 +87,39 @@ public final class ConvertTestNets {
                 .addVertex("add", new ElementWiseVertex(ElementWiseVertex.Op.Add), "b_bn", "stem_relu")
                 .addLayer("add_relu", new ActivationLayer(Activation.RELU), "add")
                 .addLayer("pool", new GlobalPoolingLayer(PoolingType.AVG), "add_relu")
+                .addLayer("output", new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nOut(5)
+                        .activation(Activation.SOFTMAX).build(), "pool")
+                .setOutputs("output")
+                .setInputTypes(InputType.convolutional(12, 12, 1))
+                .build();
+        ComputationGraph graph = new ComputationGraph(conf);
+        graph.init();
+        return graph;
+    }
+
+    /**
+     * A MobileNet-style graph: stem conv - BN - ReLU; a depthwise 3x3 (stride 2, no bias) - BN - ReLU and
+     * a pointwise 1x1 conv - BN - ReLU; a depthwise 3x3 with depth multiplier 2 and bias, ReLU; global
+     * average pool; softmax output. 1x12x12 input.
+     */
+    public static ComputationGraph depthwise(long seed, DataType type) {
+        ComputationGraphConfiguration conf = new NeuralNetConfiguration.Builder().seed(seed).dataType(type)
+                .updater(new Nesterovs(0.01, 0.9)).weightInit(WeightInit.RELU).graphBuilder()
+                .addInputs("in")
+                .addLayer("stem", new ConvolutionLayer.Builder(3, 3).nOut(6).hasBias(false)
+                        .convolutionMode(ConvolutionMode.Same).build(), "in")
+                .addLayer("stem_bn", new BatchNormalization.Builder().build(), "stem")
+                .addLayer("stem_relu", new ActivationLayer(Activation.RELU), "stem_bn")
+                .addLayer("dw", new DepthwiseConvolution2D.Builder(3, 3).stride(2, 2).hasBias(false)
+                        .convolutionMode(ConvolutionMode.Same).build(), "stem_relu")
+                .addLayer("dw_bn", new BatchNormalization.Builder().build(), "dw")
+                .addLayer("dw_relu", new ActivationLayer(Activation.RELU), "dw_bn")
+                .addLayer("pw", new ConvolutionLayer.Builder(1, 1).nOut(8).hasBias(false).build(), "dw_relu")
+                .addLayer("pw_bn", new BatchNormalization.Builder().build(), "pw")
+                .addLayer("pw_relu", new ActivationLayer(Activation.RELU), "pw_bn")
+                .addLayer("dw2", new DepthwiseConvolution2D.Builder(3, 3).depthMultiplier(2).padding(1, 1)
+                        .activation(Activation.RELU).build(), "pw_relu")
+                .addLayer("pool", new GlobalPoolingLayer(PoolingType.AVG), "dw2")
                 .addLayer("output", new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nOut(5)
                         .activation(Activation.SOFTMAX).build(), "pool")
                 .setOutputs("output")

@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.github.lsq4j.layers.LsqConv2D;
 import io.github.lsq4j.layers.LsqDense;
 import io.github.lsq4j.layers.LsqLayerConfig;
+import io.github.lsq4j.layers.LsqDepthwiseConv2D;
 import io.github.lsq4j.layers.LsqOutputLayer;
 import java.util.List;
 import org.deeplearning4j.nn.conf.layers.BatchNormalization;
@@ -58,6 +59,33 @@ class LsqConverterTest {
             assertTrue(original.gradient().getGradientFor(key).equalsWithEps(converted.gradient().getGradientFor(key),
                     1e-10), "gradient " + key);
         }
+    }
+
+    /**
+     * Depthwise convolutions become {@link LsqDepthwiseConv2D}: exactly the float network with quantization
+     * off, and per-channel weight steps by default (per tensor if the policy says so).
+     */
+    @Test
+    void depthwiseConvolutionsConvertExactlyWithPerChannelSteps() {
+        ComputationGraph original = ConvertTestNets.depthwise(2, DataType.DOUBLE);
+        ComputationGraph off = LsqConverter.convert(original, QuantizationPolicy.builder(4).quantize(false).build());
+        INDArray x = Nd4j.rand(DataType.DOUBLE, 4, 1, 12, 12);
+        INDArray expected = original.outputSingle(x);
+        assertTrue(expected.equalsWithEps(off.outputSingle(x), 1e-10), "quantization off: the float network's outputs");
+        assertEquals(original.numParams(), off.numParams());
+
+        ComputationGraph paper = LsqConverter.convert(original, QuantizationPolicy.paper(4));
+        for (String name : new String[] {"dw", "dw2"}) {
+            LsqDepthwiseConv2D conf = assertInstanceOf(LsqDepthwiseConv2D.class, paper.getLayer(name).conf().getLayer());
+            assertEquals(LsqDepthwiseConv2D.WEIGHT_CHANNEL_AXIS, conf.getWeightQuantizer().channelAxis(), name);
+            assertEquals(conf.getNOut(), paper.getLayer(name).getParam(LsqLayerConfig.WEIGHT_STEP_KEY).length(), name);
+            assertEquals(4, conf.getWeightQuantizer().bits(), name);
+        }
+        assertEquals(16, lsq(paper, "dw2").getNOut(), "nOut = nIn * depthMultiplier");
+        assertFalse(lsq(paper, "pw").getWeightQuantizer().isPerChannel(), "other layers keep the policy's per tensor");
+        ComputationGraph perTensor = LsqConverter.convert(original,
+                QuantizationPolicy.builder(4).perChannelDepthwise(false).build());
+        assertFalse(lsq(perTensor, "dw").getWeightQuantizer().isPerChannel());
     }
 
     @Test

@@ -125,6 +125,18 @@ class OnnxExporterTest {
         assertRunsAsInDl4j(lsq, file, "in", x, "2-bit residual graph");
     }
 
+    /** Depthwise convolutions, one with a depth multiplier of 2, per-channel steps, batch norm after them. */
+    @Test
+    void depthwiseGraphRunsInOnnxRuntimeAsInDl4j() throws Exception {
+        INDArray x = Nd4j.rand(DataType.FLOAT, 32, 1, 12, 12);
+        ComputationGraph lsq = trained(LsqConverter.convert(ConvertTestNets.depthwise(3, DataType.FLOAT),
+                QuantizationPolicy.paper(3)), x, 5);
+        Path file = dir.resolve("depthwise.onnx");
+        OnnxExporter.export(lsq, file, 1, 12, 12);
+        assertCodesAndStepsAreTheNetworksExactly(lsq, file);
+        assertRunsAsInDl4j(lsq, file, "in", x, "3-bit depthwise graph");
+    }
+
     /** The zoo ResNet50 (small-input variant): zero padding, max pool, 53 convolutions and batch norms, adds. */
     @Test
     void zooResNet50RunsInOnnxRuntimeAsInDl4j() throws Exception {
@@ -144,7 +156,7 @@ class OnnxExporterTest {
      * per-call path.
      */
     @ParameterizedTest(name = "{0}")
-    @CsvSource({"4-bit LeNet", "8-bit LeNet", "2-bit residual graph", "4-bit zoo ResNet50"})
+    @CsvSource({"4-bit LeNet", "8-bit LeNet", "2-bit residual graph", "3-bit depthwise graph", "4-bit zoo ResNet50"})
     void foldedFormComputesWhatTheQdqFormComputes(String what) throws Exception {
         Model net;
         INDArray x;
@@ -154,6 +166,12 @@ class OnnxExporterTest {
             shape = new long[] {1, 28, 28};
             net = trained(LsqConverter.convert(ConvertTestNets.leNet(1, DataType.FLOAT),
                     QuantizationPolicy.builder(what.startsWith("8") ? 8 : 4).firstAndLastAtTargetBits().build()), x, 10);
+        } else if (what.contains("depthwise")) {
+            x = Nd4j.rand(DataType.FLOAT, 64, 1, 12, 12);
+            shape = new long[] {1, 12, 12};
+            net = trained(LsqConverter.convert(ConvertTestNets.depthwise(3, DataType.FLOAT), QuantizationPolicy.paper(3)),
+                    x, 5);
+            negateSomeBatchNormFactors((ComputationGraph) net);
         } else if (what.contains("residual")) {
             x = Nd4j.rand(DataType.FLOAT, 64, 1, 12, 12);
             shape = new long[] {1, 12, 12};

@@ -101,7 +101,8 @@ class LsqActivationTest {
         Pair<Gradient, INDArray> gl = lsq.calculateGradients(x, y, null, null);
         assertEquals(gs.getFirst().gradientForVariable().keySet(), gl.getFirst().gradientForVariable().keySet());
         for (Map.Entry<String, INDArray> e : gs.getFirst().gradientForVariable().entrySet()) {
-            assertClose(TestNets.toLsqLayout(e.getValue()), gl.getFirst().getGradientFor(e.getKey()), TOL,
+            INDArray actual = gl.getFirst().getGradientFor(e.getKey());
+            assertClose(TestNets.toLsqLayout(e.getValue(), actual), actual, TOL,
                     fn + ": gradient " + e.getKey());
         }
         assertClose(gs.getSecond(), gl.getSecond(), TOL, fn + ": gradient w.r.t. the input");

@@ -72,15 +72,19 @@ class LsqIntegerEquivalenceTest {
         assertMatches(Nd4j.createFromArray(expected), out, dt);
     }
 
-    @ParameterizedTest(name = "{0} {1} stride {2} pad {3} dilation {4}, weights {5} bits, perChannel={6}")
-    @CsvSource({"DOUBLE,Truncate,2,1,1,4,false", "DOUBLE,Same,2,0,1,2,true", "DOUBLE,Truncate,1,0,2,3,true",
-            "FLOAT,Same,1,0,1,4,false", "FLOAT,Truncate,1,0,2,3,true", "FLOAT,Truncate,1,1,2,3,false"})
+    /** @param depthMultiplier 0 for an {@link LsqConv2D} with 3 output channels, else an {@link LsqDepthwiseConv2D} */
+    @ParameterizedTest(name = "{0} {1} stride {2} pad {3} dilation {4}, weights {5} bits, perChannel={6}, depthwise x{7}")
+    @CsvSource({"DOUBLE,Truncate,2,1,1,4,false,0", "DOUBLE,Same,2,0,1,2,true,0", "DOUBLE,Truncate,1,0,2,3,true,0",
+            "FLOAT,Same,1,0,1,4,false,0", "FLOAT,Truncate,1,0,2,3,true,0", "FLOAT,Truncate,1,1,2,3,false,0",
+            "DOUBLE,Same,2,0,1,2,true,1", "DOUBLE,Truncate,1,1,2,3,true,2", "FLOAT,Truncate,2,1,1,4,false,3"})
     void convEqualsIntegerConvolution(DataType dt, ConvolutionMode mode, int stride, int pad, int dilation, int wBits,
-                                      boolean perChannel) {
+                                      boolean perChannel, int depthMultiplier) {
         int k = 3;
-        MultiLayerNetwork net = single(new LsqConv2D.Builder().name("conv").nIn(2).nOut(3).kernelSize(k).stride(stride)
+        LsqConv2D.GeometryBuilder<?> builder = depthMultiplier == 0 ? new LsqConv2D.Builder().nOut(3)
+                : new LsqDepthwiseConv2D.Builder().depthMultiplier(depthMultiplier);
+        MultiLayerNetwork net = single(builder.name("conv").nIn(2).kernelSize(k).stride(stride)
                 .padding(pad).dilation(dilation).convolutionMode(mode).activation(Activation.IDENTITY)
-                .weightBits(wBits).inputBits(4).inputSigned(false).perChannelWeights(perChannel).build(),
+                .weightBits(wBits).inputBits(4).inputSigned(false).perChannelWeights(perChannel).buildLayer(),
                 InputType.convolutional(9, 9, 2), dt);
         INDArray x = TestNets.input(dt, 41, 4, 2, 9, 9).addi(1).divi(2); // in [0, 1): unsigned input
         train(net, x);
@@ -90,13 +94,14 @@ class LsqIntegerEquivalenceTest {
         LsqIntegerParams p = LsqLayers.integerParams(net, "conv");
         assertCodesInRange(p, x2);
         int[] xc = p.inputCodes(x2).data().asInt();
-        int[] wc = p.weightCodes().data().asInt(); // [kH, kW, nIn, nOut], C order
+        int[] wc = p.weightCodes().data().asInt(); // [kH, kW, nIn, nOut] (depthwise: [kH, kW, 1, nOut]), C order
         double[] sw = p.weightSteps().castTo(DataType.DOUBLE).data().asDouble();
         double[] b = p.bias().castTo(DataType.DOUBLE).data().asDouble();
         int n = 3;
         int c = 2;
         int h = 9;
-        int o = 3;
+        int o = depthMultiplier == 0 ? 3 : c * depthMultiplier;
+        int kernelInputs = depthMultiplier == 0 ? c : 1; // input channels per kernel
         int eff = (k - 1) * dilation + 1;
         int outH;
         int padTop;
@@ -113,7 +118,8 @@ class LsqIntegerEquivalenceTest {
                 for (int i = 0; i < outH; i++) {
                     for (int j = 0; j < outH; j++) {
                         long acc = 0;
-                        for (int ic = 0; ic < c; ic++) {
+                        int firstInput = depthMultiplier == 0 ? 0 : oc / depthMultiplier;
+                        for (int ic = firstInput; ic < firstInput + kernelInputs; ic++) {
                             for (int kh = 0; kh < k; kh++) {
                                 for (int kw = 0; kw < k; kw++) {
                                     int r = i * stride - padTop + kh * dilation;
@@ -121,7 +127,7 @@ class LsqIntegerEquivalenceTest {
                                     if (r < 0 || q < 0 || r >= h || q >= h) {
                                         continue;
                                     }
-                                    acc += (long) xc[((e * c + ic) * h + r) * h + q] * wc[((kh * k + kw) * c + ic) * o + oc];
+                                    acc += (long) xc[((e * c + ic) * h + r) * h + q] * wc[((kh * k + kw) * kernelInputs + ic - firstInput) * o + oc];
                                 }
                             }
                         }

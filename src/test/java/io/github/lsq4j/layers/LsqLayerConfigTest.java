@@ -80,6 +80,12 @@ class LsqLayerConfigTest {
         assertShapes(params(new LsqConv2D.Builder().nOut(4).kernelSize(3).perChannelWeights(true).quantizeWeights(true)
                         .quantizeInputs(false).build(), img),
                 "W", new long[] {3, 3, 2, 4}, "b", new long[] {4}, "sw", new long[] {1, 4});
+        // depthwise: one [kH, kW] kernel per output channel, nOut = nIn * depthMultiplier
+        assertShapes(params(new LsqDepthwiseConv2D.Builder().depthMultiplier(3).kernelSize(3, 2).perChannelWeights(true)
+                        .build(), img),
+                "W", new long[] {3, 2, 1, 6}, "b", new long[] {6}, "sw", new long[] {1, 6}, "sx", new long[] {1, 1});
+        assertShapes(params(new LsqDepthwiseConv2D.Builder().kernelSize(3).hasBias(false).quantize(false).build(), img),
+                "W", new long[] {3, 3, 1, 2});
     }
 
     @Test
@@ -123,6 +129,14 @@ class LsqLayerConfigTest {
         assertBuildFails(() -> new LsqDense.Builder().nOut(3).dropOut(0.5).build(), "dropout");
         assertBuildFails(() -> new LsqDense.Builder().nOut(3).gradientScale(null).build(), "gradient scale");
         assertBuildFails(() -> new LsqConv2D.Builder().nOut(3).kernelSize(3, 3, 3).build(), "kernelSize");
+        assertBuildFails(() -> new LsqDepthwiseConv2D.Builder().name("dw1").depthMultiplier(0).build(),
+                "LsqDepthwiseConv2D 'dw1'", "depthMultiplier", "0");
+        assertBuildFails(() -> new LsqDepthwiseConv2D.Builder().name("dw2").nIn(4).depthMultiplier(2).nOut(6).build(),
+                "LsqDepthwiseConv2D 'dw2'", "nIn * depthMultiplier = 8", "nOut 6");
+        assertBuildFails(() -> new LsqDepthwiseConv2D.Builder().name("dw3").stride(0).build(),
+                "LsqDepthwiseConv2D 'dw3'", "stride", "[0, 0]");
+        assertBuildFails(() -> new LsqDepthwiseConv2D.Builder().name("dw4").bits(9).build(),
+                "LsqDepthwiseConv2D 'dw4'", "weightBits", "9");
         // Valid extremes build.
         new LsqDense.Builder().nOut(1).bits(2).build();
         new LsqDense.Builder().nOut(1).bits(8).build();
@@ -138,6 +152,12 @@ class LsqLayerConfigTest {
                 "padding=[1, 1]", "convolutionMode=Same", "weights=2 bits signed per channel",
                 "inputs=3 bits unsigned per tensor", "activation=relu", "FIXED", "0.5", "stepUpdater"}) {
             assertTrue(s.contains(f), s + " should contain " + f);
+        }
+        String dw = new LsqDepthwiseConv2D.Builder().name("dw").nIn(3).depthMultiplier(2).kernelSize(3).bits(3).build()
+                .toString();
+        for (String f : new String[] {"LsqDepthwiseConv2D(", "depthMultiplier=2", "name=dw", "nIn=3", "nOut=6",
+                "kernelSize=[3, 3]", "weights=3 bits"}) {
+            assertTrue(dw.contains(f), dw + " should contain " + f);
         }
         String d = new LsqDense.Builder().nIn(4).nOut(2).quantize(false).build().toString();
         assertTrue(d.contains("LsqDense") && d.contains("weights=not quantized") && d.contains("inputs=not quantized"), d);
@@ -156,6 +176,12 @@ class LsqLayerConfigTest {
                 .weightBits(2).inputBits(5).inputSigned(true).perChannelWeights(false)
                 .gradientScale(GradientScale.batchInclusive()).quantizeWeights(false).quantizeInputs(true)
                 .stepUpdater(new NoOp()).weightInit(WeightInit.XAVIER_UNIFORM).build();
+    }
+
+    private static LsqDepthwiseConv2D fullDepthwise() {
+        return new LsqDepthwiseConv2D.Builder().name("dw").depthMultiplier(2).kernelSize(3, 3).stride(1, 2)
+                .padding(1, 1).convolutionMode(ConvolutionMode.Truncate).activation(Activation.TANH).hasBias(false)
+                .weightBits(3).inputBits(4).inputSigned(false).perChannelWeights(true).stepUpdater(new Sgd(0.5)).build();
     }
 
     private static void assertSameLsqFields(AbstractLsqLayer a, AbstractLsqLayer b) {
@@ -194,6 +220,9 @@ class LsqLayerConfigTest {
             assertArrayEquals(ca.getDilation(), cb.getDilation());
             assertEquals(ca.getConvolutionMode(), cb.getConvolutionMode());
         }
+        if (a instanceof LsqDepthwiseConv2D da) {
+            assertEquals(da.getDepthMultiplier(), ((LsqDepthwiseConv2D) b).getDepthMultiplier());
+        }
         assertEquals(a, b);
         assertEquals(a.hashCode(), b.hashCode());
         assertEquals(a.toString(), b.toString());
@@ -204,12 +233,14 @@ class LsqLayerConfigTest {
         MultiLayerConfiguration conf = new NeuralNetConfiguration.Builder().list()
                 .layer(fullConv())
                 .layer(new LsqConv2D.Builder().nOut(4).kernelSize(2).build())
+                .layer(fullDepthwise())
                 .layer(fullDense())
                 .layer(TestNets.output(2))
                 .setInputType(InputType.convolutional(8, 8, 3)).build();
-        // (setInputType overrides fullDense()'s nIn=7 with the real 4*7*7: DL4J's overrideNinUponBuild.)
+        // (setInputType overrides fullDense()'s nIn=7 with the real one: DL4J's overrideNinUponBuild.)
         MultiLayerConfiguration restored = MultiLayerConfiguration.fromJson(conf.toJson());
-        for (int i = 0; i < 3; i++) {
+        assertEquals(8, ((LsqDepthwiseConv2D) restored.getConf(2).getLayer()).getNOut(), "nOut = nIn * depthMultiplier");
+        for (int i = 0; i < 4; i++) {
             assertSameLsqFields((AbstractLsqLayer) conf.getConf(i).getLayer(),
                     (AbstractLsqLayer) restored.getConf(i).getLayer());
         }
@@ -221,10 +252,12 @@ class LsqLayerConfigTest {
     void jsonRoundTripKeepsEveryFieldInComputationGraphConfiguration() {
         ComputationGraphConfiguration conf = new NeuralNetConfiguration.Builder().graphBuilder().addInputs("in")
                 .addLayer("conv", fullConv(), "in")
-                .addLayer("fc", fullDense(), "conv")
-                .addLayer("out", TestNets.output(2), "fc").setOutputs("out").build();
+                .addLayer("dw", fullDepthwise(), "conv")
+                .addLayer("fc", fullDense(), "dw")
+                .addLayer("out", TestNets.output(2), "fc").setOutputs("out")
+                .setInputTypes(InputType.convolutional(8, 8, 3)).build();
         ComputationGraphConfiguration restored = ComputationGraphConfiguration.fromJson(conf.toJson());
-        for (String name : new String[] {"conv", "fc"}) {
+        for (String name : new String[] {"conv", "dw", "fc"}) {
             assertSameLsqFields(layerOf(conf, name), layerOf(restored, name));
         }
         assertEquals(conf.toJson(), restored.toJson());
@@ -284,7 +317,7 @@ class LsqLayerConfigTest {
     /** Java serialization, as Spark uses to ship configurations to its executors. */
     @Test
     void javaSerializationKeepsEveryLayer() throws Exception {
-        for (org.deeplearning4j.nn.conf.layers.Layer layer : List.of(fullConv(), fullDense(),
+        for (org.deeplearning4j.nn.conf.layers.Layer layer : List.of(fullConv(), fullDense(), fullDepthwise(),
                 new LsqOutputLayer.Builder().nIn(4).nOut(3).bits(3).perChannelWeights(true)
                         .gradientScale(GradientScale.fixed(0.5)).stepUpdater(new Sgd(0.1)).build())) {
             java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
@@ -376,6 +409,10 @@ class LsqLayerConfigTest {
         c = fullConv();
         c.setConvolutionMode(ConvolutionMode.Truncate);
         assertNotEquals(fullConv(), c);
+        LsqDepthwiseConv2D d = fullDepthwise();
+        d.setDepthMultiplier(3);
+        assertNotEquals(fullDepthwise(), d);
+        assertNotEquals(fullDepthwise().hashCode(), d.hashCode());
     }
 
     @Test

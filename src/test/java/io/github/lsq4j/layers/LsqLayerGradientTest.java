@@ -49,6 +49,14 @@ class LsqLayerGradientTest {
         check(conf, Activation.IDENTITY, InputType.convolutional(9, 9, 3), x);
     }
 
+    @Test
+    void depthwiseLayerWithPerChannelWeightStepsMatchesTheGraphReference() {
+        AbstractLsqLayer conf = new LsqDepthwiseConv2D.Builder().nIn(3).depthMultiplier(2).kernelSize(3).stride(2)
+                .convolutionMode(ConvolutionMode.Same).activation(Activation.IDENTITY).bits(3).inputSigned(true)
+                .perChannelWeights(true).build();
+        check(conf, Activation.IDENTITY, InputType.convolutional(9, 9, 3), Nd4j.randn(DataType.DOUBLE, 5, 3, 9, 9));
+    }
+
     /** @param activation the layer's activation, which the reference graph applies as SameDiff ops */
     private static void check(AbstractLsqLayer conf, Activation activation, InputType inputType, INDArray x) {
         Nd4j.getRandom().setSeed(42);

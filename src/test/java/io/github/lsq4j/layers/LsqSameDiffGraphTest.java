@@ -28,7 +28,7 @@ import org.nd4j.linalg.learning.config.Sgd;
  * gradients half of DL4J's, whose SameDiff layers return every gradient 2x too large in M2.1 (the input's
  * and every parameter's). Quantization off (the graph is the linear operation; the quantizers run around
  * it), in double precision: dense, conv with bias and stride under Same, dilated conv without bias under
- * Truncate.
+ * Truncate, and the same two as depthwise convolutions with depth multipliers 2 and 3.
  */
 class LsqSameDiffGraphTest {
     private static final double TOL = 1e-10;
@@ -49,6 +49,20 @@ class LsqSameDiffGraphTest {
     @Test
     void dilatedConvWithoutBias() {
         check(new LsqConv2D.Builder().nIn(2).nOut(3).kernelSize(3).dilation(2).hasBias(false)
+                .convolutionMode(ConvolutionMode.Truncate).activation(Activation.IDENTITY).quantize(false).build(),
+                InputType.convolutional(10, 10, 2), Nd4j.randn(DataType.DOUBLE, 2, 2, 10, 10));
+    }
+
+    @Test
+    void depthwiseWithMultiplierAndStride() {
+        check(new LsqDepthwiseConv2D.Builder().nIn(3).depthMultiplier(2).kernelSize(3).stride(2)
+                .convolutionMode(ConvolutionMode.Same).activation(Activation.IDENTITY).quantize(false).build(),
+                InputType.convolutional(9, 9, 3), Nd4j.randn(DataType.DOUBLE, 2, 3, 9, 9));
+    }
+
+    @Test
+    void dilatedDepthwiseWithoutBias() {
+        check(new LsqDepthwiseConv2D.Builder().nIn(2).depthMultiplier(3).kernelSize(3).dilation(2).hasBias(false)
                 .convolutionMode(ConvolutionMode.Truncate).activation(Activation.IDENTITY).quantize(false).build(),
                 InputType.convolutional(10, 10, 2), Nd4j.randn(DataType.DOUBLE, 2, 2, 10, 10));
     }

@@ -20,6 +20,7 @@ import org.deeplearning4j.nn.conf.layers.ActivationLayer;
 import org.deeplearning4j.nn.conf.layers.BatchNormalization;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
+import org.deeplearning4j.nn.conf.layers.DepthwiseConvolution2D;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
@@ -63,6 +64,17 @@ final class TestNets {
                 .build();
     }
 
+    static org.deeplearning4j.nn.conf.layers.Layer depthwise(boolean lsq, Quant q, int multiplier, int kernel,
+                                                             int stride, int pad, ConvolutionMode mode,
+                                                             Activation act, boolean bias) {
+        if (lsq) {
+            return new LsqDepthwiseConv2D.Builder().depthMultiplier(multiplier).kernelSize(kernel).stride(stride)
+                    .padding(pad).convolutionMode(mode).activation(act).hasBias(bias).quantize(q == Quant.ON).build();
+        }
+        return new DepthwiseConvolution2D.Builder().depthMultiplier(multiplier).kernelSize(kernel, kernel)
+                .stride(stride, stride).padding(pad, pad).convolutionMode(mode).activation(act).hasBias(bias).build();
+    }
+
     static org.deeplearning4j.nn.conf.layers.Layer dense(boolean lsq, Quant q, int nOut, Activation act, boolean bias) {
         if (lsq) {
             return new LsqDense.Builder().nOut(nOut).activation(act).hasBias(bias).quantize(q == Quant.ON).build();
@@ -77,12 +89,14 @@ final class TestNets {
 
     /**
      * A stack of three convolutions (Truncate with padding, Same with stride 2, dilated Truncate without
-     * bias), two dense layers (one without bias) and a softmax output, on 1x10x10 input.
+     * bias) with a depthwise convolution (depth multiplier 2, stride 2) after the first, two dense layers (one
+     * without bias) and a softmax output, on 1x10x10 input.
      */
     static MultiLayerNetwork mln(boolean lsq, Quant q, DataType dt, IUpdater updater, long seed) {
         MultiLayerConfiguration conf = new NeuralNetConfiguration.Builder().seed(seed).dataType(dt).updater(updater)
                 .weightInit(WeightInit.XAVIER).list()
                 .layer(conv(lsq, q, 3, 3, 1, 1, 1, ConvolutionMode.Truncate, Activation.TANH, true))
+                .layer(depthwise(lsq, q, 2, 3, 2, 1, ConvolutionMode.Truncate, Activation.TANH, true))
                 .layer(conv(lsq, q, 4, 3, 2, 0, 1, ConvolutionMode.Same, Activation.RELU, true))
                 .layer(conv(lsq, q, 2, 2, 1, 0, 2, ConvolutionMode.Truncate, Activation.IDENTITY, false))
                 .layer(dense(lsq, q, 6, Activation.SIGMOID, true))
@@ -95,7 +109,8 @@ final class TestNets {
     }
 
     /**
-     * conv - BN - ReLU - conv - BN - add (residual) - ReLU - dense - dense - softmax, on 2x8x8 input.
+     * conv - BN - ReLU - depthwise conv - conv - BN - add (residual) - ReLU - dense - dense - softmax, on
+     * 2x8x8 input.
      */
     static ComputationGraph graph(boolean lsq, Quant q, DataType dt, IUpdater updater, long seed, Activation act) {
         return graph(lsq, q, dt, updater, seed, act, 8);
@@ -110,7 +125,8 @@ final class TestNets {
                 .addLayer("c1", conv(lsq, q, 3, 3, 1, 1, 1, ConvolutionMode.Truncate, Activation.IDENTITY, true), "in")
                 .addLayer("bn1", new BatchNormalization.Builder().build(), "c1")
                 .addLayer("a1", new ActivationLayer.Builder().activation(act).build(), "bn1")
-                .addLayer("c2", conv(lsq, q, 3, 3, 1, 0, 1, ConvolutionMode.Same, Activation.IDENTITY, false), "a1")
+                .addLayer("dw", depthwise(lsq, q, 1, 3, 1, 0, ConvolutionMode.Same, Activation.IDENTITY, false), "a1")
+                .addLayer("c2", conv(lsq, q, 3, 3, 1, 0, 1, ConvolutionMode.Same, Activation.IDENTITY, false), "dw")
                 .addLayer("bn2", new BatchNormalization.Builder().build(), "c2")
                 .addVertex("add", new ElementWiseVertex(ElementWiseVertex.Op.Add), "bn2", "a1")
                 .addLayer("a2", new ActivationLayer.Builder().activation(act).build(), "add")
@@ -138,14 +154,23 @@ final class TestNets {
                 continue;
             }
             for (Map.Entry<String, INDArray> e : s[i].paramTable().entrySet()) {
-                target.getParam(e.getKey()).assign(toLsqLayout(e.getValue()));
+                INDArray param = target.getParam(e.getKey());
+                param.assign(toLsqLayout(e.getValue(), param));
             }
         }
     }
 
-    /** Stock conv weights [nOut, nIn, kH, kW] to [kH, kW, nIn, nOut]; anything else unchanged. */
-    static INDArray toLsqLayout(INDArray stockParam) {
-        return stockParam.rank() == 4 ? stockParam.permute(2, 3, 1, 0) : stockParam;
+    /**
+     * A stock parameter (or gradient) in the layout of its LSQ twin: conv weights [nOut, nIn, kH, kW] to
+     * [kH, kW, nIn, nOut]; depthwise weights [kH, kW, nIn, m] reshaped to [kH, kW, 1, nIn * m]; anything
+     * else unchanged.
+     */
+    static INDArray toLsqLayout(INDArray stockParam, INDArray lsqTwin) {
+        if (stockParam.rank() != 4) {
+            return stockParam;
+        }
+        INDArray permuted = stockParam.permute(2, 3, 1, 0);
+        return Arrays.equals(permuted.shape(), lsqTwin.shape()) ? permuted : stockParam.reshape(lsqTwin.shape());
     }
 
     static Layer[] layers(Model m) {
