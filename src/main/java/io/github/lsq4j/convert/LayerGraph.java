@@ -57,15 +57,14 @@ record LayerGraph(List<String> order, Map<String, GraphVertex> vertices, Map<Str
     }
 
     /**
-     * The paper's "first and last layers", for any number of network inputs and outputs: the layers of
-     * {@code weighted} that read a network input, and those that feed a network output (or are one),
-     * either directly or through vertices that are not in {@code weighted} (padding, pooling, batch norm,
-     * merges).
+     * The paper's "first layers", for any number of network inputs: the layers of {@code weighted} that
+     * read a network input, directly or through vertices that are not in {@code weighted} (padding,
+     * pooling, batch norm, merges).
      *
      * @param weighted the layers that count (those with weights)
-     * @return those of them that are first or last
+     * @return those of them that are first
      */
-    Set<String> firstAndLast(Set<String> weighted) {
+    Set<String> first(Set<String> weighted) {
         Set<String> readsInput = new HashSet<>(networkInputs);
         Set<String> result = new HashSet<>();
         for (String v : order) {
@@ -76,7 +75,19 @@ record LayerGraph(List<String> order, Map<String, GraphVertex> vertices, Map<Str
                 readsInput.add(v); // passes the input on to the layers after it
             }
         }
+        return result;
+    }
+
+    /**
+     * The paper's "last layers", for any number of network outputs: the layers of {@code weighted} that
+     * feed a network output (or are one), directly or through vertices that are not in {@code weighted}.
+     *
+     * @param weighted the layers that count (those with weights)
+     * @return those of them that are last
+     */
+    Set<String> last(Set<String> weighted) {
         Set<String> feedsOutput = new HashSet<>(networkOutputs);
+        Set<String> result = new HashSet<>();
         for (int i = order.size() - 1; i >= 0; i--) {
             String v = order.get(i);
             if (feedsOutput.contains(v) && weighted.contains(v)) {

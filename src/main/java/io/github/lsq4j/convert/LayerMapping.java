@@ -31,4 +31,33 @@ public interface LayerMapping {
      * @param lsqParams   the LSQ layer's parameters by key, written in place
      */
     void copyParams(Map<String, INDArray> floatParams, Map<String, INDArray> lsqParams);
+
+    /**
+     * For a float layer that becomes two LSQ layers in sequence (a separable convolution becomes a
+     * depthwise and a pointwise convolution): the builder of the first of them, which reads the float
+     * layer's inputs and feeds the layer of {@link #fromFloat}, which takes the float layer's place and
+     * name. The converter adds the quantizers: the first layer's input is the float layer's, the second
+     * layer's is the first's output, quantized like any other layer input.
+     *
+     * @param floatLayer the float layer's configuration
+     * @return a builder for the first layer, without LSQ settings; null (the default) if the float layer
+     *         becomes one layer
+     */
+    default LsqLayerBuilder<?> precedingFromFloat(Layer floatLayer) {
+        return null;
+    }
+
+    /**
+     * Copies the float layer's parameters into the two LSQ layers of a float layer with a
+     * {@linkplain #precedingFromFloat preceding layer}.
+     *
+     * @param floatParams     the float layer's parameters by key
+     * @param precedingParams the first LSQ layer's parameters, written in place
+     * @param lsqParams       the second LSQ layer's parameters, written in place
+     * @throws UnsupportedOperationException if the mapping has no preceding layer (the default)
+     */
+    default void copyParams(Map<String, INDArray> floatParams, Map<String, INDArray> precedingParams,
+                            Map<String, INDArray> lsqParams) {
+        throw new UnsupportedOperationException(getClass().getName() + " maps a float layer to one LSQ layer");
+    }
 }

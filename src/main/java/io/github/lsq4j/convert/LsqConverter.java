@@ -4,6 +4,7 @@ import io.github.lsq4j.layers.LsqDepthwiseConv2D;
 import io.github.lsq4j.layers.LsqLayerBuilder;
 import io.github.lsq4j.layers.LsqLayerConfig;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -11,7 +12,9 @@ import java.util.Set;
 import java.util.function.UnaryOperator;
 import org.deeplearning4j.nn.api.ParamInitializer;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
+import org.deeplearning4j.nn.conf.InputPreProcessor;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.graph.LayerVertex;
 import org.deeplearning4j.nn.conf.layers.Layer;
 import org.deeplearning4j.nn.conf.layers.samediff.AbstractSameDiffLayer;
@@ -23,11 +26,14 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Turns a trained MultiLayerNetwork or ComputationGraph into its LSQ copy for quantization-aware
- * fine-tuning. Every layer whose type is in the mapping table (by default ConvolutionLayer, DenseLayer
- * and OutputLayer) becomes its LSQ twin, in place and under the same name, with the quantizers the
- * {@link QuantizationPolicy} chooses for it; weights and biases are copied exactly; batch norm and every
- * other layer stay as they are, with their parameters. The copy has the same layers, names, inputs and
- * outputs as the original, which is not changed.
+ * fine-tuning. Every layer whose type is in the mapping table ({@link LayerMappings}: convolutions,
+ * depthwise and separable convolutions, dense and output layers) becomes its LSQ twin, in place and under
+ * the same name, with the quantizers the {@link QuantizationPolicy} chooses for it; weights and biases
+ * are copied exactly; batch norm and every other layer stay as they are, with their parameters. The copy
+ * has the same layers, names, inputs and outputs as the original, which is not changed, with one
+ * exception: a mapping may put a second LSQ layer in front of a converted one (a separable convolution
+ * {@code sep} becomes {@code sep_depthwise} and {@code sep}), which moves the indices of the layers
+ * after it in a MultiLayerNetwork by one.
  *
  * <p>Input quantizers are unsigned where the analysis proves the layer's input non-negative (after a
  * ReLU, directly or through pooling, padding, dropout or an add of non-negative branches), signed
@@ -39,6 +45,11 @@ import org.slf4j.LoggerFactory;
  */
 public final class LsqConverter {
     private static final Logger log = LoggerFactory.getLogger(LsqConverter.class);
+    /**
+     * The name of the layer a mapping adds in front of a converted one, after the converted layer's name
+     * (a separable convolution {@code sep} becomes {@code sep_depthwise} and {@code sep}).
+     */
+    public static final String PRECEDING_SUFFIX = "_depthwise";
 
     private final QuantizationPolicy policy;
     private final Map<Class<? extends Layer>, LayerMapping> table;
@@ -99,29 +110,68 @@ public final class LsqConverter {
             return name == null ? i : name;
         });
         MultiLayerConfiguration conf = net.getLayerWiseConfigurations().clone();
-        plan.forEach((index, c) -> conf.getConf(Integer.parseInt(index)).setLayer(c.layer));
+        // a float layer with a preceding LSQ layer becomes two: the indices after it move up by one
+        List<NeuralNetConfiguration> layers = new ArrayList<>();
+        Map<Integer, InputPreProcessor> preProcessors = new HashMap<>();
+        int[] newIndex = new int[net.getnLayers()];
+        for (int i = 0; i < net.getnLayers(); i++) {
+            NeuralNetConfiguration layerConf = conf.getConf(i);
+            InputPreProcessor preProcessor = conf.getInputPreProcess(i);
+            if (preProcessor != null) {
+                preProcessors.put(layers.size(), preProcessor);
+            }
+            Converted c = plan.get(String.valueOf(i));
+            if (c != null && c.preceding() != null) {
+                layers.add(withLayer(layerConf, c.preceding()));
+            }
+            if (c != null) {
+                layerConf.setLayer(c.layer());
+            }
+            newIndex[i] = layers.size();
+            layers.add(layerConf);
+        }
+        conf.setConfs(layers);
+        conf.setInputPreProcessors(preProcessors);
         conf.setIterationCount(0);
         conf.setEpochCount(0);
         MultiLayerNetwork out = new MultiLayerNetwork(conf);
         out.init();
         for (int i = 0; i < net.getnLayers(); i++) {
-            copyParams(plan.get(String.valueOf(i)), net.getLayer(i).paramTable(), out.getLayer(i).paramTable());
+            int j = newIndex[i];
+            copyParams(plan.get(String.valueOf(i)), net.getLayer(i).paramTable(),
+                    j > 0 ? out.getLayer(j - 1).paramTable() : null, out.getLayer(j).paramTable());
         }
         return out;
     }
 
     /**
-     * @param graph a trained, initialized network
-     * @return its LSQ copy, with iteration and epoch counts reset (a fine-tuning run starts at 0)
-     * @throws IllegalArgumentException if the policy refuses an unsupported layer, or a layer's
-     *                                  settings have no LSQ equivalent
+     * @param graph the network to convert; it is not changed
+     * @return its LSQ copy, initialized, with the float network's parameters
+     * @throws IllegalArgumentException if the graph is not initialized, or if the policy refuses one of
+     *                                  its layers
      */
     public ComputationGraph apply(ComputationGraph graph) {
         requireInitialized(graph.getVertices() != null, "ComputationGraph");
         LayerGraph structure = LayerGraph.of(graph);
         Map<String, Converted> plan = plan(structure, name -> name);
         ComputationGraphConfiguration conf = graph.getConfiguration().clone();
-        plan.forEach((name, c) -> ((LayerVertex) conf.getVertices().get(name)).getLayerConf().setLayer(c.layer));
+        Map<String, String> precedingNames = new HashMap<>();
+        plan.forEach((name, c) -> {
+            LayerVertex vertex = (LayerVertex) conf.getVertices().get(name);
+            if (c.preceding() != null) {
+                String first = uniqueName(name + PRECEDING_SUFFIX, conf.getVertices().keySet());
+                c.preceding().setLayerName(first);
+                conf.getVertices().put(first, new LayerVertex(withLayer(vertex.getLayerConf(), c.preceding()),
+                        vertex.getPreProcessor()));
+                conf.getVertexInputs().put(first, conf.getVertexInputs().get(name));
+                conf.getVertexInputs().put(name, List.of(first));
+                vertex.setPreProcessor(null);
+                precedingNames.put(name, first);
+            }
+            vertex.getLayerConf().setLayer(c.layer());
+        });
+        conf.setTopologicalOrder(null); // vertices were added: DL4J sorts them again
+        conf.setTopologicalOrderStr(null);
         conf.setIterationCount(0);
         conf.setEpochCount(0);
         ComputationGraph out = new ComputationGraph(conf);
@@ -129,10 +179,27 @@ public final class LsqConverter {
         for (String name : structure.order()) {
             org.deeplearning4j.nn.api.Layer original = graph.getLayer(name);
             if (original != null) {
-                copyParams(plan.get(name), original.paramTable(), out.getLayer(name).paramTable());
+                String first = precedingNames.get(name);
+                copyParams(plan.get(name), original.paramTable(), first == null ? null : out.getLayer(first).paramTable(),
+                        out.getLayer(name).paramTable());
             }
         }
         return out;
+    }
+
+    /** A copy of a layer's configuration (updater, seed, ...) with another layer in it. */
+    private static NeuralNetConfiguration withLayer(NeuralNetConfiguration layerConf, Layer layer) {
+        NeuralNetConfiguration copy = layerConf.clone();
+        copy.setLayer(layer);
+        return copy;
+    }
+
+    private static String uniqueName(String wanted, Set<String> taken) {
+        String name = wanted;
+        for (int i = 2; taken.contains(name); i++) {
+            name = wanted + i;
+        }
+        return name;
     }
 
     /** The LSQ configuration (and follower) for each layer to convert, by vertex name. */
@@ -153,7 +220,8 @@ public final class LsqConverter {
             }
         }
         Set<String> nonNegative = InputSigns.nonNegativeVertices(graph);
-        Set<String> firstAndLast = graph.firstAndLast(new java.util.HashSet<>(weighted));
+        Set<String> first = graph.first(new java.util.HashSet<>(weighted));
+        Set<String> last = graph.last(new java.util.HashSet<>(weighted));
         Map<String, Converted> plan = new LinkedHashMap<>();
         for (String v : weighted) {
             Layer layer = graph.layer(v);
@@ -167,21 +235,35 @@ public final class LsqConverter {
                 log.info("layer '{}' ({}) stays in float: on the policy's skip list", name, layer.getClass().getSimpleName());
                 continue;
             }
-            boolean firstOrLast = firstAndLast.contains(v);
             boolean inputSigned = !nonNegative.containsAll(graph.inputs().get(v));
+            LsqLayerBuilder<?> precedingBuilder = mapping.precedingFromFloat(layer);
+            Layer preceding = null;
             LsqLayerBuilder<?> builder = mapping.fromFloat(layer);
-            QuantizationPolicy.LayerQuantizers quantizers = policy.quantizersFor(name, firstOrLast, inputSigned,
-                    builder.quantizerSettings().weightChannelAxis(), builder instanceof LsqDepthwiseConv2D.Builder);
-            builder.weightQuantizer(quantizers.weights()).inputQuantizer(quantizers.inputs());
-            if (policy.stepUpdater() != null) {
-                builder.stepUpdater(policy.stepUpdater().clone());
+            if (precedingBuilder == null) {
+                quantize(builder, name, first.contains(v) || last.contains(v), inputSigned);
+            } else {
+                // the first layer reads the float layer's input; its linear output feeds the second
+                preceding = quantize(precedingBuilder, name, first.contains(v), inputSigned);
+                quantize(builder, name, last.contains(v), true);
             }
             Layer lsq = builder.buildLayer();
             warnDroppedSettings(name, layer);
-            log.info("layer '{}': {} -> {}", name, layer.getClass().getSimpleName(), lsq);
-            plan.put(v, new Converted(lsq, mapping));
+            log.info("layer '{}': {} -> {}{}", name, layer.getClass().getSimpleName(),
+                    preceding == null ? "" : preceding + " then ", lsq);
+            plan.put(v, new Converted(lsq, preceding, mapping));
         }
         return plan;
+    }
+
+    /** Adds the policy's quantizers and step updater to a mapping's builder, and builds the layer. */
+    private Layer quantize(LsqLayerBuilder<?> builder, String name, boolean firstOrLast, boolean inputSigned) {
+        QuantizationPolicy.LayerQuantizers quantizers = policy.quantizersFor(name, firstOrLast, inputSigned,
+                builder.quantizerSettings().weightChannelAxis(), builder instanceof LsqDepthwiseConv2D.Builder);
+        builder.weightQuantizer(quantizers.weights()).inputQuantizer(quantizers.inputs());
+        if (policy.stepUpdater() != null) {
+            builder.stepUpdater(policy.stepUpdater().clone());
+        }
+        return builder.buildLayer();
     }
 
     /** Override and skip names that match no layer are refused, listing the layers there are. */
@@ -255,12 +337,16 @@ public final class LsqConverter {
         return init.paramKeys(layer).stream().anyMatch(key -> init.isWeightParam(layer, key));
     }
 
-    private static void copyParams(Converted converted, Map<String, INDArray> from, Map<String, INDArray> to) {
-        if (converted != null) {
-            converted.mapping.copyParams(from, to);
-            return;
+    /** @param precedingParams the parameters of the LSQ layer in front of the converted one, if it has one */
+    private static void copyParams(Converted converted, Map<String, INDArray> from, Map<String, INDArray> precedingParams,
+                                   Map<String, INDArray> to) {
+        if (converted == null) {
+            from.forEach((key, value) -> to.get(key).assign(value));
+        } else if (converted.preceding() != null) {
+            converted.mapping().copyParams(from, precedingParams, to);
+        } else {
+            converted.mapping().copyParams(from, to);
         }
-        from.forEach((key, value) -> to.get(key).assign(value));
     }
 
     private static void requireInitialized(boolean initialized, String what) {
@@ -274,6 +360,7 @@ public final class LsqConverter {
         return "LsqConverter(" + policy + ", mappings=" + table.keySet().stream().map(Class::getSimpleName).toList() + ")";
     }
 
-    private record Converted(Layer layer, LayerMapping mapping) {
+    /** A float layer's LSQ replacement, and the LSQ layer in front of it if the mapping adds one. */
+    private record Converted(Layer layer, Layer preceding, LayerMapping mapping) {
     }
 }

@@ -16,6 +16,7 @@ import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
 import org.deeplearning4j.nn.conf.layers.LossLayer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.conf.layers.PoolingType;
+import org.deeplearning4j.nn.conf.layers.SeparableConvolution2D;
 import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
 import org.deeplearning4j.nn.conf.layers.ZeroPaddingLayer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
@@ -128,6 +129,29 @@ public final class ConvertTestNets {
         ComputationGraph graph = new ComputationGraph(conf);
         graph.init();
         return graph;
+    }
+
+    /**
+     * Separable convolutions in a MultiLayerNetwork: conv 3x3 - ReLU; separable 3x3, depth multiplier 2,
+     * stride 2 (Same), ReLU; separable 3x3 with padding 1 and dilation 2 without bias, tanh; dense (after
+     * DL4J's CNN-to-dense preprocessor); softmax output. 2x12x12 input.
+     */
+    public static MultiLayerNetwork separable(long seed, DataType type) {
+        MultiLayerNetwork net = new MultiLayerNetwork(new NeuralNetConfiguration.Builder().seed(seed).dataType(type)
+                .updater(new Nesterovs(0.01, 0.9)).weightInit(WeightInit.XAVIER).list()
+                .layer(new ConvolutionLayer.Builder(3, 3).name("conv").nOut(4).activation(Activation.RELU)
+                        .convolutionMode(ConvolutionMode.Same).build())
+                .layer(new SeparableConvolution2D.Builder(3, 3).name("sep1").depthMultiplier(2).stride(2, 2).nOut(6)
+                        .activation(Activation.RELU).convolutionMode(ConvolutionMode.Same).build())
+                .layer(new SeparableConvolution2D.Builder(3, 3).name("sep2").padding(2, 2).dilation(2, 2).nOut(5)
+                        .hasBias(false).activation(Activation.TANH).convolutionMode(ConvolutionMode.Truncate).build())
+                .layer(new DenseLayer.Builder().name("fc").nOut(7).activation(Activation.RELU).build())
+                .layer(new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).name("out").nOut(3)
+                        .activation(Activation.SOFTMAX).build())
+                .setInputType(InputType.convolutional(12, 12, 2))
+                .build());
+        net.init();
+        return net;
     }
 
     /**

@@ -1,5 +1,6 @@
 package io.github.lsq4j.convert;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -9,8 +10,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.lsq4j.layers.LsqConv2D;
 import io.github.lsq4j.layers.LsqDense;
-import io.github.lsq4j.layers.LsqLayerConfig;
 import io.github.lsq4j.layers.LsqDepthwiseConv2D;
+import io.github.lsq4j.layers.LsqLayerConfig;
 import io.github.lsq4j.layers.LsqOutputLayer;
 import java.util.List;
 import org.deeplearning4j.nn.conf.layers.BatchNormalization;
@@ -86,6 +87,50 @@ class LsqConverterTest {
         ComputationGraph perTensor = LsqConverter.convert(original,
                 QuantizationPolicy.builder(4).perChannelDepthwise(false).build());
         assertFalse(lsq(perTensor, "dw").getWeightQuantizer().isPerChannel());
+    }
+
+    /**
+     * A separable convolution {@code sep} becomes {@code sep_depthwise} (LsqDepthwiseConv2D: kernel, stride,
+     * padding, dilation, no bias, identity) and {@code sep} (LsqConv2D 1x1: bias, activation), exactly the
+     * float layer with quantization off; in a MultiLayerNetwork the layers and preprocessors after it
+     * move up by one.
+     */
+    @Test
+    void separableConvolutionsBecomeDepthwiseAndPointwiseExactly() {
+        MultiLayerNetwork original = ConvertTestNets.separable(4, DataType.DOUBLE);
+        MultiLayerNetwork off = LsqConverter.convert(original, QuantizationPolicy.builder(4).quantize(false).build());
+        INDArray x = Nd4j.rand(DataType.DOUBLE, 3, 2, 12, 12).subi(0.5);
+        INDArray expected = original.output(x);
+        assertTrue(expected.equalsWithEps(off.output(x), 1e-10), "quantization off: the float network's outputs");
+        assertEquals(original.numParams(), off.numParams(), "the same weights, in two layers");
+        List<String> names = java.util.Arrays.stream(off.getLayers()).map(l -> l.conf().getLayer().getLayerName()).toList();
+        assertEquals(List.of("conv", "sep1_depthwise", "sep1", "sep2_depthwise", "sep2", "fc", "out"), names);
+        assertEquals(java.util.Set.of(5), off.getLayerWiseConfigurations().getInputPreProcessors().keySet(),
+                "the dense layer's CNN-to-dense preprocessor moved with it");
+
+        MultiLayerNetwork paper = LsqConverter.convert(original, QuantizationPolicy.paper(3));
+        LsqDepthwiseConv2D depthwise = assertInstanceOf(LsqDepthwiseConv2D.class, layer(paper, 1));
+        assertEquals(2, depthwise.getDepthMultiplier());
+        assertArrayEquals(new int[] {2, 2}, depthwise.getStride());
+        assertFalse(depthwise.isHasBias());
+        assertFalse(depthwise.getInputQuantizer().signed(), "after the ReLU of 'conv'");
+        assertTrue(depthwise.getWeightQuantizer().isPerChannel(), "depthwise: per channel");
+        LsqConv2D pointwise = assertInstanceOf(LsqConv2D.class, layer(paper, 2));
+        assertArrayEquals(new int[] {1, 1}, pointwise.getKernelSize());
+        assertEquals(8, pointwise.getNIn());
+        assertTrue(pointwise.getInputQuantizer().signed(), "the depthwise output is linear: signed");
+        assertEquals(3, pointwise.getWeightQuantizer().bits());
+        assertEquals(new org.nd4j.linalg.activations.impl.ActivationReLU(), pointwise.getActivationFn());
+        assertArrayEquals(new int[] {2, 2}, ((LsqDepthwiseConv2D) layer(paper, 3)).getDilation());
+
+        ComputationGraph graph = original.toComputationGraph();
+        ComputationGraph graphOff = LsqConverter.convert(graph, QuantizationPolicy.builder(4).quantize(false).build());
+        assertTrue(graph.outputSingle(x).equalsWithEps(graphOff.outputSingle(x), 1e-10), "graph: the float outputs");
+        ComputationGraph graphPaper = LsqConverter.convert(graph, QuantizationPolicy.paper(3));
+        String sep = graph.getLayer(1).conf().getLayer().getLayerName();
+        assertInstanceOf(LsqDepthwiseConv2D.class, graphPaper.getLayer(sep + LsqConverter.PRECEDING_SUFFIX).conf().getLayer());
+        assertEquals(List.of(sep + LsqConverter.PRECEDING_SUFFIX),
+                graphPaper.getConfiguration().getVertexInputs().get(sep));
     }
 
     @Test

@@ -12,12 +12,10 @@ import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.conf.layers.Deconvolution2D;
-import org.deeplearning4j.nn.conf.layers.DepthwiseConvolution2D;
 import org.deeplearning4j.nn.conf.layers.LSTM;
 import org.deeplearning4j.nn.conf.layers.Layer;
 import org.deeplearning4j.nn.conf.layers.RnnOutputLayer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
-import org.deeplearning4j.nn.conf.layers.SeparableConvolution2D;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -29,16 +27,13 @@ import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.lossfunctions.LossFunctions;
 
 /**
- * Layer kinds without an LSQ mapping (depthwise, separable and transposed convolutions, recurrent layers):
- * kept in float with a warning, or refused, as the policy says.
+ * Layer kinds without an LSQ mapping (transposed convolutions, recurrent layers): kept in float
+ * with a warning, or refused, as the policy says.
  */
 class UnsupportedLayerTest {
 
     static Stream<Layer> unsupported() {
         return Stream.of(
-                new DepthwiseConvolution2D.Builder(3, 3).name("odd").depthMultiplier(1).nOut(4)
-                        .convolutionMode(ConvolutionMode.Same).build(),
-                new SeparableConvolution2D.Builder(3, 3).name("odd").nOut(4).convolutionMode(ConvolutionMode.Same).build(),
                 new Deconvolution2D.Builder(3, 3).name("odd").nOut(4).convolutionMode(ConvolutionMode.Same).build());
     }
 

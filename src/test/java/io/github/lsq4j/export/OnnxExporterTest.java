@@ -137,6 +137,18 @@ class OnnxExporterTest {
         assertRunsAsInDl4j(lsq, file, "in", x, "3-bit depthwise graph");
     }
 
+    /** Separable convolutions, converted to depthwise and pointwise LSQ layers, in a MultiLayerNetwork. */
+    @Test
+    void separableNetworkRunsInOnnxRuntimeAsInDl4j() throws Exception {
+        INDArray x = Nd4j.rand(DataType.FLOAT, 32, 2, 12, 12).subi(0.5);
+        MultiLayerNetwork lsq = trained(LsqConverter.convert(ConvertTestNets.separable(5, DataType.FLOAT),
+                QuantizationPolicy.paper(4)), x, 3);
+        Path file = dir.resolve("separable.onnx");
+        OnnxExporter.export(lsq, file, 2, 12, 12);
+        assertCodesAndStepsAreTheNetworksExactly(lsq, file);
+        assertRunsAsInDl4j(lsq, file, OnnxExporter.MLN_INPUT, x, "4-bit separable network");
+    }
+
     /** The zoo ResNet50 (small-input variant): zero padding, max pool, 53 convolutions and batch norms, adds. */
     @Test
     void zooResNet50RunsInOnnxRuntimeAsInDl4j() throws Exception {
