@@ -266,7 +266,7 @@ class LsqInitTest {
         ListDataSetIterator<DataSet> it = new ListDataSetIterator<>(
                 List.of(new DataSet(x, TestNets.labels(DataType.DOUBLE, 5, 3))), 1);
         Map<String, Double> steps = LsqLayers.calibrate(g, it, 10);
-        assertEquals(List.of("c1", "c2", "d1", "d2"), List.copyOf(steps.keySet()));
+        assertEquals(List.of("c1", "dw", "c2", "d1", "d2"), List.copyOf(steps.keySet()));
         assertEquals(inputStep(x, LsqLayers.layer(g, "c1")), g.getLayer("c1").getParam("sx").getDouble(0), 1e-12);
         for (String name : steps.keySet()) {
             assertTrue(g.getLayer(name).getParam("sx").getDouble(0) > 0, name);
