@@ -85,21 +85,9 @@ class OnnxExporterTest {
      */
     private static void assertRunsAsInDl4j(Model net, Path file, String inputName, INDArray x, String what)
             throws Exception {
-        for (QuantizedLayer layer : LsqLayers.lsqLayers(net)) {
-            INDArray b = layer.getParam(LsqLayerConfig.BIAS_KEY);
-            if (b != null && layer.lsqConf().isQuantizeWeights() && layer.lsqConf().isQuantizeInputs()) {
-                b.assign(Nd4j.createFromArray(BiasCodes.of(layer.integerParams()).values()).reshape(b.shape()));
-            }
-        }
-        INDArray expected = net instanceof MultiLayerNetwork m ? m.output(x) : ((ComputationGraph) net).outputSingle(x);
-        for (OrtSession.SessionOptions.OptLevel level : OrtSession.SessionOptions.OptLevel.values()) {
-            try (OnnxRuntimeRunner ort = new OnnxRuntimeRunner(file, level)) {
-                INDArray actual = ort.run(inputName, x);
-                assertArrayEquals(expected.shape(), actual.shape(), what + ": shape");
-                double maxDiff = expected.sub(actual).amaxNumber().doubleValue();
-                assertTrue(maxDiff < 1e-5, what + ", ONNX Runtime " + level + ": max |difference| " + maxDiff);
-            }
-        }
+        OnnxAgreement.useExportedBiases(net);
+        double maxDiff = OnnxAgreement.maxDifference(OnnxAgreement.dl4jOutput(net, x), file, inputName, x);
+        assertTrue(maxDiff < 1e-5, what + ", ONNX Runtime: max |difference| " + maxDiff);
     }
 
     @ParameterizedTest(name = "{0} bits, per channel {1}")
