@@ -180,6 +180,7 @@ class ZooMatrixTest {
                 (System.nanoTime() - start) / 1e9);
         assertTrue(trained.imagesWithin() >= 0.5, zoo + ": trained, ONNX Runtime against DL4J: "
                 + trained + "; a wrong export would show on every image");
+        assertTrue(trained.decisionAgreement() >= 0.999, zoo + ": trained, ONNX Runtime against DL4J: " + trained);
     }
 
     /**
@@ -209,8 +210,9 @@ class ZooMatrixTest {
     }
 
     /**
-     * What a user reads off an output: the top-1 class of a classifier, the class of each YOLO box in each
-     * grid cell, each pixel of UNet's mask (above one half or not).
+     * What a user reads off an output: the top-1 class of a classifier; each pixel of UNet's mask (above one
+     * half or not); for YOLO, the detection of each grid cell that non-maximum suppression keeps among its
+     * overlapping boxes: the most confident box, with its class.
      */
     private static INDArray decisions(Model net, INDArray out) {
         if (out.rank() == 2) {
@@ -220,8 +222,21 @@ class ZooMatrixTest {
         if (yolo != null) {
             long boxes = yolo.getBoundingBoxes().size(0);
             INDArray perBox = out.reshape('c', out.size(0), boxes, out.size(1) / boxes, out.size(2), out.size(3));
-            return perBox.get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.interval(5, perBox.size(2)),
+            long classes = perBox.size(2) - 5;
+            INDArray mostConfident = perBox.get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.point(4),
+                    NDArrayIndex.all(), NDArrayIndex.all()).argMax(1);
+            INDArray classOfBox = perBox.get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.interval(5, 5 + classes),
                     NDArrayIndex.all(), NDArrayIndex.all()).argMax(2);
+            INDArray detections = Nd4j.create(DataType.LONG, mostConfident.shape());
+            for (long i = 0; i < detections.size(0); i++) {
+                for (long y = 0; y < detections.size(1); y++) {
+                    for (long x = 0; x < detections.size(2); x++) {
+                        long box = mostConfident.getLong(i, y, x);
+                        detections.putScalar(new long[] {i, y, x}, box * classes + classOfBox.getLong(i, box, y, x));
+                    }
+                }
+            }
+            return detections;
         }
         return out.gt(0.5);
     }
