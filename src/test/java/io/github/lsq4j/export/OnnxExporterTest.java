@@ -20,6 +20,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
 import onnx.Onnx;
@@ -79,6 +80,17 @@ class OnnxExporterTest {
     }
 
     /**
+     * Exports {@code net} (QDQ) for inputs shaped as {@code x}, and asserts that the file holds the network's
+     * codes and steps and that ONNX Runtime computes what DL4J computes on {@code x}.
+     */
+    private void assertExportRunsAsInDl4j(Model net, String inputName, INDArray x, String what) throws Exception {
+        Path file = dir.resolve("model.onnx");
+        OnnxExporter.export(net, file, Arrays.copyOfRange(x.shape(), 1, x.rank()));
+        assertCodesAndStepsAreTheNetworksExactly(net, file);
+        assertRunsAsInDl4j(net, file, inputName, x, what);
+    }
+
+    /**
      * The exported model is lsq4j's integer model: the network with each quantized layer's bias in the
      * accumulator's unit ({@link BiasCodes}), as integer runtimes hold it. On that network, ONNX Runtime
      * at every optimization level computes what lsq4j computes, to float rounding.
@@ -96,10 +108,7 @@ class OnnxExporterTest {
         INDArray x = Nd4j.rand(DataType.FLOAT, 64, 1, 28, 28);
         MultiLayerNetwork lsq = trained(LsqConverter.convert(ConvertTestNets.leNet(1, DataType.FLOAT),
                 QuantizationPolicy.builder(bits).perChannelWeights(perChannel).firstAndLastAtTargetBits().build()), x, 10);
-        Path file = dir.resolve("lenet.onnx");
-        OnnxExporter.export(lsq, file, 1, 28, 28);
-        assertCodesAndStepsAreTheNetworksExactly(lsq, file);
-        assertRunsAsInDl4j(lsq, file, OnnxExporter.MLN_INPUT, x, bits + "-bit LeNet");
+        assertExportRunsAsInDl4j(lsq, OnnxExporter.MLN_INPUT, x, bits + "-bit LeNet");
     }
 
     @Test
@@ -107,10 +116,7 @@ class OnnxExporterTest {
         INDArray x = Nd4j.rand(DataType.FLOAT, 32, 1, 12, 12);
         ComputationGraph lsq = trained(LsqConverter.convert(ConvertTestNets.residual(3, DataType.FLOAT),
                 QuantizationPolicy.paper(2)), x, 5);
-        Path file = dir.resolve("residual.onnx");
-        OnnxExporter.export(lsq, file, 1, 12, 12);
-        assertCodesAndStepsAreTheNetworksExactly(lsq, file);
-        assertRunsAsInDl4j(lsq, file, "in", x, "2-bit residual graph");
+        assertExportRunsAsInDl4j(lsq, "in", x, "2-bit residual graph");
     }
 
     /** Depthwise convolutions, one with a depth multiplier of 2, per-channel steps, batch norm after them. */
@@ -119,10 +125,7 @@ class OnnxExporterTest {
         INDArray x = Nd4j.rand(DataType.FLOAT, 32, 1, 12, 12);
         ComputationGraph lsq = trained(LsqConverter.convert(ConvertTestNets.depthwise(3, DataType.FLOAT),
                 QuantizationPolicy.paper(3)), x, 5);
-        Path file = dir.resolve("depthwise.onnx");
-        OnnxExporter.export(lsq, file, 1, 12, 12);
-        assertCodesAndStepsAreTheNetworksExactly(lsq, file);
-        assertRunsAsInDl4j(lsq, file, "in", x, "3-bit depthwise graph");
+        assertExportRunsAsInDl4j(lsq, "in", x, "3-bit depthwise graph");
     }
 
     /** Separable convolutions, converted to depthwise and pointwise LSQ layers, in a MultiLayerNetwork. */
@@ -131,10 +134,7 @@ class OnnxExporterTest {
         INDArray x = Nd4j.rand(DataType.FLOAT, 32, 2, 12, 12).subi(0.5);
         MultiLayerNetwork lsq = trained(LsqConverter.convert(ConvertTestNets.separable(5, DataType.FLOAT),
                 QuantizationPolicy.paper(4)), x, 3);
-        Path file = dir.resolve("separable.onnx");
-        OnnxExporter.export(lsq, file, 2, 12, 12);
-        assertCodesAndStepsAreTheNetworksExactly(lsq, file);
-        assertRunsAsInDl4j(lsq, file, OnnxExporter.MLN_INPUT, x, "4-bit separable network");
+        assertExportRunsAsInDl4j(lsq, OnnxExporter.MLN_INPUT, x, "4-bit separable network");
     }
 
     /** The zoo ResNet50 (small-input variant): zero padding, max pool, 53 convolutions and batch norms, adds. */
@@ -143,10 +143,7 @@ class OnnxExporterTest {
         INDArray x = Nd4j.rand(DataType.FLOAT, 4, 3, 32, 32);
         ComputationGraph lsq = trained(LsqConverter.convert(io.github.lsq4j.zoo.ZooModels.initResNet50(10, 3, 32, 32, 42,
                 new org.nd4j.linalg.learning.config.Sgd(1e-4)), QuantizationPolicy.paper(4)), x, 10, 1);
-        Path file = dir.resolve("resnet50.onnx");
-        OnnxExporter.export(lsq, file, 3, 32, 32);
-        assertCodesAndStepsAreTheNetworksExactly(lsq, file);
-        assertRunsAsInDl4j(lsq, file, lsq.getConfiguration().getNetworkInputs().get(0), x, "4-bit zoo ResNet50");
+        assertExportRunsAsInDl4j(lsq, lsq.getConfiguration().getNetworkInputs().get(0), x, "4-bit zoo ResNet50");
     }
 
     /**
