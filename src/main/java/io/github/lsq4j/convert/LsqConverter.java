@@ -220,8 +220,9 @@ public final class LsqConverter {
             }
         }
         Set<String> nonNegative = InputSigns.nonNegativeVertices(graph);
-        Set<String> first = graph.first(new java.util.HashSet<>(weighted));
-        Set<String> last = graph.last(new java.util.HashSet<>(weighted));
+        Set<String> weightedSet = Set.copyOf(weighted);
+        Set<String> first = graph.first(weightedSet);
+        Set<String> last = graph.last(weightedSet);
         Map<String, Converted> plan = new LinkedHashMap<>();
         for (String v : weighted) {
             Layer layer = graph.layer(v);
@@ -238,15 +239,14 @@ public final class LsqConverter {
             boolean inputSigned = !nonNegative.containsAll(graph.inputs().get(v));
             LsqLayerBuilder<?> precedingBuilder = mapping.precedingFromFloat(layer);
             Layer preceding = null;
-            LsqLayerBuilder<?> builder = mapping.fromFloat(layer);
+            Layer lsq;
             if (precedingBuilder == null) {
-                quantize(builder, name, first.contains(v) || last.contains(v), inputSigned);
+                lsq = quantize(mapping.fromFloat(layer), name, first.contains(v) || last.contains(v), inputSigned);
             } else {
                 // the first layer reads the float layer's input; its linear output feeds the second
                 preceding = quantize(precedingBuilder, name, first.contains(v), inputSigned);
-                quantize(builder, name, last.contains(v), true);
+                lsq = quantize(mapping.fromFloat(layer), name, last.contains(v), true);
             }
-            Layer lsq = builder.buildLayer();
             warnDroppedSettings(name, layer);
             log.info("layer '{}': {} -> {}{}", name, layer.getClass().getSimpleName(),
                     preceding == null ? "" : preceding + " then ", lsq);
