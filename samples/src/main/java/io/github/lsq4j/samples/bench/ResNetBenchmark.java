@@ -4,6 +4,7 @@ import io.github.lsq4j.backend.OneDnnHelpers;
 import io.github.lsq4j.convert.LsqConverter;
 import io.github.lsq4j.convert.QuantizationPolicy;
 import io.github.lsq4j.layers.LsqLayers;
+import io.github.lsq4j.samples.HelpOption;
 import io.github.lsq4j.samples.SampleCli;
 import io.github.lsq4j.samples.fashion.SmallResNet;
 import io.github.lsq4j.train.LsqRecipe;
@@ -23,6 +24,7 @@ import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.dataset.adapter.SingletonDataSetIterator;
 import org.nd4j.linalg.factory.Nd4j;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -42,8 +44,8 @@ public final class ResNetBenchmark {
     @Command(name = "ResNetBenchmark", sortOptions = false,
             description = "Training and inference throughput and peak memory of ResNet-8/20: stock, LSQ off, LSQ 4-bit.")
     static final class Options implements SampleCli.Checked {
-        @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
-        boolean help;
+        @Mixin
+        HelpOption help;
 
         @Option(names = "--depth", paramLabel = "D", defaultValue = "8", description = "8 or 20 (default: ${DEFAULT-VALUE}).")
         int depth;

@@ -3,12 +3,13 @@ package io.github.lsq4j.samples.depthwise;
 import io.github.lsq4j.convert.LsqConverter;
 import io.github.lsq4j.convert.QuantizationPolicy;
 import io.github.lsq4j.layers.LsqLayers;
+import io.github.lsq4j.samples.FashionDataOption;
+import io.github.lsq4j.samples.HelpOption;
 import io.github.lsq4j.samples.SampleCli;
 import io.github.lsq4j.samples.data.FashionMnist;
 import io.github.lsq4j.samples.data.ImageClassificationIterator;
 import io.github.lsq4j.train.FineTuner;
 import io.github.lsq4j.train.LsqRecipe;
-import java.nio.file.Path;
 import java.util.List;
 import org.deeplearning4j.nn.conf.ConvolutionMode;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
@@ -27,6 +28,7 @@ import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.learning.config.Adam;
 import org.nd4j.linalg.lossfunctions.LossFunctions;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -41,12 +43,11 @@ import picocli.CommandLine.Option;
 @Command(name = "DepthwiseStudy", description = "Depthwise layers at 4, 3 and 2 bits: per-channel against "
         + "per-tensor weight steps, on a small MobileNet-style network and Fashion-MNIST.")
 public final class DepthwiseStudy {
-    @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
-    boolean help;
+    @Mixin
+    HelpOption help;
 
-    @Option(names = "--data", paramLabel = "DIR", description = "Folder with the four Fashion-MNIST IDX files "
-            + "(default: ${DEFAULT-VALUE}).")
-    Path data = FashionMnist.DEFAULT_DIR;
+    @Mixin
+    FashionDataOption data;
 
     @Option(names = "--examples", description = "Training images per run, float and each LSQ run "
             + "(default: ${DEFAULT-VALUE}).")
@@ -65,7 +66,7 @@ public final class DepthwiseStudy {
      */
     public static void main(String[] args) {
         DepthwiseStudy study = SampleCli.parse(new DepthwiseStudy(), args);
-        FashionMnist.Splits splits = FashionMnist.loadOrExit(study.data);
+        FashionMnist.Splits splits = study.data.loadOrExit();
         ImageClassificationIterator train = ImageClassificationIterator.builder(splits.train(), BATCH)
                 .normalize(FashionMnist.MEAN, FashionMnist.STD).shuffle(1).limit(study.examples).build();
         ImageClassificationIterator test = ImageClassificationIterator.builder(splits.test(), 500)

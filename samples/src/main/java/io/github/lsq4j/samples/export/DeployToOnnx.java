@@ -1,6 +1,8 @@
 package io.github.lsq4j.samples.export;
 
 import io.github.lsq4j.export.OnnxFormat;
+import io.github.lsq4j.samples.FashionDataOption;
+import io.github.lsq4j.samples.HelpOption;
 import io.github.lsq4j.samples.SampleCli;
 import io.github.lsq4j.samples.data.FashionMnist;
 import io.github.lsq4j.train.ModelFiles;
@@ -10,6 +12,7 @@ import java.util.ArrayList;
 import java.util.List;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -24,12 +27,11 @@ import picocli.CommandLine.Option;
 @Command(name = "DeployToOnnx", sortOptions = false, usageHelpWidth = 100, description = {
     "Converts, fine-tunes, exports to ONNX and runs in ONNX Runtime a ResNet on Fashion-MNIST.", ""})
 public final class DeployToOnnx {
-    @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
-    boolean help;
+    @Mixin
+    HelpOption help;
 
-    @Option(names = "--data", paramLabel = "DIR", description = "Folder with the Fashion-MNIST IDX files "
-            + "(default: ${DEFAULT-VALUE}).")
-    Path data = FashionMnist.DEFAULT_DIR;
+    @Mixin
+    FashionDataOption data;
 
     @Option(names = "--depth", paramLabel = "D", defaultValue = "8", description = "ResNet depth, 8 or 20 "
             + "(default: ${DEFAULT-VALUE}).")
@@ -68,7 +70,7 @@ public final class DeployToOnnx {
      */
     public static void main(String[] args) throws Exception {
         DeployToOnnx o = SampleCli.parse(new DeployToOnnx(), args);
-        FashionMnist.Splits data = FashionMnist.loadOrExit(o.data);
+        FashionMnist.Splits data = o.data.loadOrExit();
         Files.createDirectories(o.out);
         ComputationGraph fp = o.fp != null ? ModelFiles.loadComputationGraph(o.fp)
                 : OnnxDeployment.trainFloat(o.depth, data.train(), o.fpImages, o.seed);

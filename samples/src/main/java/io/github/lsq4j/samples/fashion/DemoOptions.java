@@ -1,11 +1,13 @@
 package io.github.lsq4j.samples.fashion;
 
 import io.github.lsq4j.quant.QuantRange;
+import io.github.lsq4j.samples.FashionDataOption;
+import io.github.lsq4j.samples.HelpOption;
 import io.github.lsq4j.samples.SampleCli;
-import io.github.lsq4j.samples.data.FashionMnist;
 import java.nio.file.Path;
 import java.util.List;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** The command line of {@link FashionMnistDemo}, parsed by {@link SampleCli}. */
@@ -19,12 +21,11 @@ final class DemoOptions implements SampleCli.Checked {
     /** The reference recipe of LSQ-SPEC.md, exactly. */
     static final FashionMnistDemo.Schedule SHORT = new FashionMnistDemo.Schedule("short", 60_000, 5, 3);
 
-    @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
-    boolean help;
+    @Mixin
+    HelpOption help;
 
-    @Option(names = "--data", paramLabel = "DIR", description = "Folder with the four Fashion-MNIST IDX files "
-            + "(default: ${DEFAULT-VALUE}, where Debian's dataset-fashion-mnist installs them).")
-    Path data = FashionMnist.DEFAULT_DIR;
+    @Mixin
+    FashionDataOption data;
 
     @Option(names = "--recipe", paramLabel = "quick|short", defaultValue = "quick", description = {
         "quick (default): 8,000 training images, 2 full-precision epochs, 1 LSQ epoch per bit width.",

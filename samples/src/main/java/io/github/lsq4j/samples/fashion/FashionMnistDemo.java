@@ -27,8 +27,8 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.shade.jackson.databind.JsonNode;
 import org.nd4j.shade.jackson.databind.ObjectMapper;
-import org.nd4j.shade.jackson.databind.node.MissingNode;
 import org.nd4j.shade.jackson.databind.SerializationFeature;
+import org.nd4j.shade.jackson.databind.node.MissingNode;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -80,7 +80,7 @@ public final class FashionMnistDemo {
         List<Integer> bitWidths = opts.bits;
         Path out = opts.out;
 
-        FashionMnist.Splits data = FashionMnist.loadOrExit(opts.data);
+        FashionMnist.Splits data = opts.data.loadOrExit();
         LabeledImages train = data.train();
         LabeledImages test = data.test();
         int trainImages = Math.min(schedule.trainImages(), train.count());

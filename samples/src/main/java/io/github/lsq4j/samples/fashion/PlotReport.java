@@ -1,5 +1,6 @@
 package io.github.lsq4j.samples.fashion;
 
+import io.github.lsq4j.samples.HelpOption;
 import io.github.lsq4j.samples.SampleCli;
 import io.github.lsq4j.train.EpochResult;
 import java.io.IOException;
@@ -17,6 +18,7 @@ import org.nd4j.shade.jackson.databind.ObjectMapper;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -40,8 +42,8 @@ import picocli.CommandLine.Parameters;
 public final class PlotReport {
     private static final Logger log = LoggerFactory.getLogger(PlotReport.class);
 
-    @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
-    boolean help;
+    @Mixin
+    HelpOption help;
 
     @Option(names = "--out", paramLabel = "DIR", required = true, description = "Where the PNG files go.")
     Path out;

@@ -4,8 +4,9 @@ import io.github.lsq4j.backend.OneDnnHelpers;
 import io.github.lsq4j.convert.LsqConverter;
 import io.github.lsq4j.convert.QuantizationPolicy;
 import io.github.lsq4j.layers.LsqLayers;
+import io.github.lsq4j.samples.FashionDataOption;
+import io.github.lsq4j.samples.HelpOption;
 import io.github.lsq4j.samples.SampleCli;
-import io.github.lsq4j.samples.data.FashionMnist;
 import io.github.lsq4j.samples.data.LabeledImages;
 import io.github.lsq4j.samples.fashion.SmallResNet;
 import io.github.lsq4j.train.LsqRecipe;
@@ -32,6 +33,7 @@ import org.nd4j.shade.jackson.databind.ObjectMapper;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -51,15 +53,14 @@ public final class ReferenceParity {
     @Command(name = "ReferenceParity", sortOptions = false, usageHelpWidth = 100,
             description = "Repeats a parity.py run with lsq4j and writes RUN/lsq4j for parity.py compare.")
     static final class Options {
-        @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
-        boolean help;
+        @Mixin
+        HelpOption help;
 
         @Option(names = "--run", paramLabel = "DIR", required = true, description = "The run folder of parity.py run.")
         Path run;
 
-        @Option(names = "--data", paramLabel = "DIR", description = "The Fashion-MNIST IDX files the run used "
-                + "(default: ${DEFAULT-VALUE}).")
-        Path data = FashionMnist.DEFAULT_DIR;
+        @Mixin
+        FashionDataOption data;
 
         @Option(names = "--reference-init", description = "Continue from the reference's state after step "
                 + "initialization instead of lsq4j's own, to compare the training steps alone (at 2 bits a "
@@ -85,7 +86,7 @@ public final class ReferenceParity {
      */
     public static void main(String[] args) throws IOException {
         Options opts = SampleCli.parse(new Options(), args);
-        LabeledImages train = FashionMnist.loadOrExit(opts.data).train();
+        LabeledImages train = opts.data.loadOrExit().train();
         Path out = opts.run.resolve("lsq4j");
         LsqRecipe recipe = paperRecipe(opts.run);
         Result r = run(opts.run, train, recipe, opts.maxSteps, opts.referenceInit);

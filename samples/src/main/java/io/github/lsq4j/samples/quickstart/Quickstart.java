@@ -4,6 +4,8 @@ import io.github.lsq4j.layers.LsqConv2D;
 import io.github.lsq4j.layers.LsqDense;
 import io.github.lsq4j.layers.LsqLayers;
 import io.github.lsq4j.layers.LsqOutputLayer;
+import io.github.lsq4j.samples.FashionDataOption;
+import io.github.lsq4j.samples.HelpOption;
 import io.github.lsq4j.samples.SampleCli;
 import io.github.lsq4j.samples.data.FashionMnist;
 import io.github.lsq4j.samples.data.ImageClassificationIterator;
@@ -21,7 +23,7 @@ import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.learning.config.Adam;
 import org.nd4j.linalg.lossfunctions.LossFunctions;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
+import picocli.CommandLine.Mixin;
 
 /**
  * Quick start: LSQ layers in your own MultiLayerNetwork. A small convnet whose convolutions and hidden
@@ -33,12 +35,11 @@ import picocli.CommandLine.Option;
 @Command(name = "Quickstart", description = "LSQ layers in your own network: a 4-bit convnet trained on 10,000 "
         + "Fashion-MNIST images.")
 public final class Quickstart {
-    @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
-    boolean help;
+    @Mixin
+    HelpOption help;
 
-    @Option(names = "--data", paramLabel = "DIR", description = "Folder with the four Fashion-MNIST IDX files "
-            + "(default: ${DEFAULT-VALUE}).")
-    Path data = FashionMnist.DEFAULT_DIR;
+    @Mixin
+    FashionDataOption data;
 
     private Quickstart() {
     }
@@ -47,7 +48,7 @@ public final class Quickstart {
      * @param args {@code [--data DIR]}, the folder with the Fashion-MNIST IDX files
      */
     public static void main(String[] args) {
-        Path dir = SampleCli.parse(new Quickstart(), args).data;
+        Path dir = SampleCli.parse(new Quickstart(), args).data.dir();
         MultiLayerConfiguration conf = new NeuralNetConfiguration.Builder()
                 .seed(42).updater(new Adam(2e-3)).weightInit(WeightInit.RELU)
                 .list()

@@ -3,6 +3,8 @@ package io.github.lsq4j.samples.scaleout;
 import io.github.lsq4j.convert.LsqConverter;
 import io.github.lsq4j.convert.QuantizationPolicy;
 import io.github.lsq4j.layers.LsqLayers;
+import io.github.lsq4j.samples.FashionDataOption;
+import io.github.lsq4j.samples.HelpOption;
 import io.github.lsq4j.samples.SampleCli;
 import io.github.lsq4j.samples.data.FashionMnist;
 import io.github.lsq4j.samples.data.ImageClassificationIterator;
@@ -16,6 +18,7 @@ import java.util.Locale;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.parallelism.ParallelWrapper;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -32,12 +35,11 @@ import picocli.CommandLine.Option;
 public final class ParallelTraining {
     private static final int BATCH = 64;
 
-    @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
-    boolean help;
+    @Mixin
+    HelpOption help;
 
-    @Option(names = "--data", paramLabel = "DIR", description = "Folder with the Fashion-MNIST IDX files "
-            + "(default: ${DEFAULT-VALUE}).")
-    java.nio.file.Path data = FashionMnist.DEFAULT_DIR;
+    @Mixin
+    FashionDataOption data;
 
     @Option(names = "--fp-images", paramLabel = "N", defaultValue = "8000", description = "Images of the float "
             + "epoch (default: ${DEFAULT-VALUE}).")
@@ -130,7 +132,7 @@ public final class ParallelTraining {
      */
     public static void main(String[] args) {
         ParallelTraining o = SampleCli.parse(new ParallelTraining(), args);
-        FashionMnist.Splits data = FashionMnist.loadOrExit(o.data);
+        FashionMnist.Splits data = o.data.loadOrExit();
         ComputationGraph fp = OnnxDeployment.trainFloat(data.train(), o.fpImages, 1);
         ComputationGraph start = calibratedLsq(fp, data.train());
         System.out.println("| workers | test top-1 % | training images/s |");

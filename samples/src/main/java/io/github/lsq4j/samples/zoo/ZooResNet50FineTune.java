@@ -3,6 +3,8 @@ package io.github.lsq4j.samples.zoo;
 import io.github.lsq4j.convert.LsqConverter;
 import io.github.lsq4j.convert.QuantizationPolicy;
 import io.github.lsq4j.layers.LsqLayers;
+import io.github.lsq4j.samples.FashionDataOption;
+import io.github.lsq4j.samples.HelpOption;
 import io.github.lsq4j.samples.SampleCli;
 import io.github.lsq4j.samples.data.FashionMnist;
 import io.github.lsq4j.samples.data.LabeledImages;
@@ -30,6 +32,7 @@ import org.nd4j.linalg.dataset.api.iterator.DataSetIterator;
 import org.nd4j.linalg.dataset.api.preprocessor.ImagePreProcessingScaler;
 import org.nd4j.linalg.learning.config.Sgd;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -50,16 +53,15 @@ import picocli.CommandLine.Option;
 public final class ZooResNet50FineTune implements SampleCli.Checked {
     private static final int BATCH = 32;
 
-    @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
-    boolean help;
+    @Mixin
+    HelpOption help;
 
     @Option(names = "--images", paramLabel = "DIR", description = "A folder of class folders of images (default: "
             + "600 Fashion-MNIST PNGs written to lsq4j-zoo-images/ from --data).")
     Path images;
 
-    @Option(names = "--data", paramLabel = "DIR", description = "Fashion-MNIST, used without --images "
-            + "(default: ${DEFAULT-VALUE}).")
-    Path data = FashionMnist.DEFAULT_DIR;
+    @Mixin
+    FashionDataOption data;
 
     @Option(names = "--size", paramLabel = "N", defaultValue = "32", description = "Input height and width, at least "
             + "32 (default: ${DEFAULT-VALUE}).")
@@ -98,7 +100,7 @@ public final class ZooResNet50FineTune implements SampleCli.Checked {
         int epochs = opts.epochs;
         int bits = opts.bits;
         Path images = opts.images != null ? opts.images
-                : writeFashionMnistPngs(opts.data, Path.of("lsq4j-zoo-images"), 60);
+                : writeFashionMnistPngs(opts.data.dir(), Path.of("lsq4j-zoo-images"), 60);
         Path out = opts.out != null ? opts.out : Path.of("resnet50-lsq" + bits + ".zip");
 
         Random random = new Random(42);

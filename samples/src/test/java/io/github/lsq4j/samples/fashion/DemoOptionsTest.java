@@ -24,7 +24,7 @@ class DemoOptionsTest {
     @Test
     void defaultsAreTheQuickRecipeOnDebiansFolder() {
         DemoOptions o = parse();
-        assertEquals(FashionMnist.DEFAULT_DIR, o.data);
+        assertEquals(FashionMnist.DEFAULT_DIR, o.data.dir());
         assertEquals(DemoOptions.QUICK, o.schedule());
         assertEquals(List.of(8, 4, 3, 2), o.bits);
         assertEquals(8, o.depth);
@@ -36,7 +36,7 @@ class DemoOptionsTest {
     void everyOptionIsRead() {
         DemoOptions o = parse("--data", "/d", "--recipe", "short", "--bits", "4,2", "--depth", "20", "--seed", "2",
                 "--train-images", "1000", "--fp-epochs", "1", "--lsq-epochs", "2", "--out", "o");
-        assertEquals(Path.of("/d"), o.data);
+        assertEquals(Path.of("/d"), o.data.dir());
         assertEquals(new FashionMnistDemo.Schedule("short", 1000, 1, 2), o.schedule());
         assertEquals(List.of(4, 2), o.bits);
         assertEquals(20, o.depth);
