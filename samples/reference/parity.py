@@ -101,7 +101,7 @@ def run(a):
     xtr, ytr = data[0], data[1]
     if a.limit:
         xtr, ytr = xtr[:a.limit], ytr[:a.limit]
-    nb = {8: 1, 20: 3}[a.depth]
+    nb = lsq_ref.BLOCKS_PER_STAGE[a.depth]
     fp = lsq_ref.ResNet(nb)
     if a.fp_epochs:
         acc, _, _ = lsq_ref.train(fp, (xtr, ytr) + data[2:], a.fp_epochs, 0.1, 1e-4, a.batch, a.seed)
@@ -184,7 +184,7 @@ def activations(a):
                   torch.from_numpy(plan["flip"][0]).bool())
     dtype = {"float32": torch.float32, "float64": torch.float64}[meta.get("dtype", "float32")]
     x = x.to(dtype)
-    q = lsq_ref.ResNet({8: 1, 20: 3}[meta["depth"]], meta["bits"]).to(dtype)
+    q = lsq_ref.ResNet(lsq_ref.BLOCKS_PER_STAGE[meta["depth"]], meta["bits"]).to(dtype)
     init = load_arrays(os.path.join(a.run, "reference", "init"))
     q.load_state_dict({k: torch.from_numpy(v.reshape(q.state_dict()[k].shape)) for k, v in init.items()},
                       strict=False)

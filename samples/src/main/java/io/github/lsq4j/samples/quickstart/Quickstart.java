@@ -11,7 +11,6 @@ import io.github.lsq4j.samples.data.FashionMnist;
 import io.github.lsq4j.samples.data.ImageClassificationIterator;
 import io.github.lsq4j.samples.data.LabeledImages;
 import io.github.lsq4j.train.FineTuner;
-import java.nio.file.Path;
 import org.deeplearning4j.nn.conf.ConvolutionMode;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
@@ -48,7 +47,7 @@ public final class Quickstart {
      * @param args {@code [--data DIR]}, the folder with the Fashion-MNIST IDX files
      */
     public static void main(String[] args) {
-        Path dir = SampleCli.parse(new Quickstart(), args).data.dir();
+        FashionDataOption dataOption = SampleCli.parse(new Quickstart(), args).data;
         MultiLayerConfiguration conf = new NeuralNetConfiguration.Builder()
                 .seed(42).updater(new Adam(2e-3)).weightInit(WeightInit.RELU)
                 .list()
@@ -66,7 +65,7 @@ public final class Quickstart {
         MultiLayerNetwork net = new MultiLayerNetwork(conf);
         net.init();
 
-        FashionMnist.Splits data = FashionMnist.loadOrExit(dir);
+        FashionMnist.Splits data = dataOption.loadOrExit();
         LabeledImages train = data.train();
         LabeledImages test = data.test();
         ImageClassificationIterator trainData = ImageClassificationIterator.builder(train, 64)

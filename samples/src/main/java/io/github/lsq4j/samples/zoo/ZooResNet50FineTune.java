@@ -100,7 +100,7 @@ public final class ZooResNet50FineTune implements SampleCli.Checked {
         int epochs = opts.epochs;
         int bits = opts.bits;
         Path images = opts.images != null ? opts.images
-                : writeFashionMnistPngs(opts.data.dir(), Path.of("lsq4j-zoo-images"), 60);
+                : writeFashionMnistPngs(opts.data, Path.of("lsq4j-zoo-images"), 60);
         Path out = opts.out != null ? opts.out : Path.of("resnet50-lsq" + bits + ".zip");
 
         Random random = new Random(42);
@@ -156,8 +156,9 @@ public final class ZooResNet50FineTune implements SampleCli.Checked {
     }
 
     /** Writes {@code perClass} Fashion-MNIST training images of each class as PNGs, one folder per class. */
-    private static Path writeFashionMnistPngs(Path fashionMnist, Path dir, int perClass) throws IOException {
-        LabeledImages data = FashionMnist.loadOrExit(fashionMnist).train();
+    private static Path writeFashionMnistPngs(FashionDataOption fashionMnist, Path dir, int perClass)
+            throws IOException {
+        LabeledImages data = fashionMnist.loadOrExit().train();
         int[] written = new int[data.numClasses()];
         for (int i = 0; i < data.count(); i++) {
             int label = data.label(i);
