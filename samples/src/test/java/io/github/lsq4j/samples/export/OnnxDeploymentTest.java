@@ -18,7 +18,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The reference ResNet-8, converted and briefly fine-tuned at 8, 4 and 2 bits, exported and run in ONNX
- * Runtime with every graph optimization on: at least 99.9 % top-1 agreement with lsq4j on the 10,000
+ * Runtime at every graph optimization level: at least 99.9 % top-1 agreement with lsq4j on the 10,000
  * Fashion-MNIST test images, and the 4-bit file at most a sixth of the float one. Needs the real data
  * set (skipped without it, failing instead where CI requires it, as {@link FashionMnistTest}).
  */
@@ -44,7 +44,8 @@ class OnnxDeploymentTest {
         OnnxDeployment.table(comparisons).forEach(log::info);
         log.info("float ONNX: {} bytes", Files.size(fpOnnx));
         for (OnnxDeployment.Comparison c : comparisons) {
-            assertTrue(c.agreement() >= 0.999, c.bits() + " bits: top-1 agreement " + c.agreement());
+            assertTrue(c.lowestAgreement() >= 0.999, c.bits() + " bits " + c.format() + ": top-1 agreement "
+                    + c.lowestAgreement() + " at some optimization level");
             assertTrue(c.changedByRounding() < 1e-5 * c.quantizedInputs(), c.bits() + " bits: " + c.changedByRounding()
                     + " of " + c.quantizedInputs() + " codes changed by rounding");
             assertTrue(c.onnxBytes() < c.zipBytes(), c.bits() + " bits: ONNX " + c.onnxBytes() + " bytes, zip "
