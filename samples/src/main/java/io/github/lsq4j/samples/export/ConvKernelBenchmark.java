@@ -41,7 +41,7 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "ConvKernelBenchmark", sortOptions = false, usageHelpWidth = 100, description = {
     "Times ONNX Runtime's float convolution against its integer convolution kernels on ResNet stage shapes."})
-public final class ConvKernelBenchmark {
+public final class ConvKernelBenchmark implements SampleCli.Checked {
     /** The forms of a quantized convolution timed. */
     enum Form { FLOAT, QLINEAR_CONV, CONV_INTEGER, IM2COL_MATMUL }
 
@@ -72,8 +72,21 @@ public final class ConvKernelBenchmark {
     int layers;
 
     @Option(names = "--seconds", paramLabel = "S", defaultValue = "3",
-            description = "Timed seconds per form, after one second of warm-up (default: ${DEFAULT-VALUE}).")
+            description = "Timed seconds per form, after as many (at most one) of warm-up (default: ${DEFAULT-VALUE}).")
     double seconds;
+
+    @Override
+    public void check() {
+        for (String stage : stages) {
+            if (!stage.matches("[1-9][0-9]{0,3}x[1-9][0-9]{0,3}")) {
+                throw new IllegalArgumentException("--stages: expected channels x size such as 16x28, got " + stage);
+            }
+        }
+        if (batches.stream().anyMatch(b -> b < 1) || layers < 1 || !(seconds > 0)) {
+            throw new IllegalArgumentException("--batch, --layers and --seconds must be positive, got " + batches + ", "
+                    + layers + ", " + seconds);
+        }
+    }
 
     /**
      * @param args see {@code --help}
@@ -100,7 +113,8 @@ public final class ConvKernelBenchmark {
         }
     }
 
-    private double imagesPerSecond(OrtEnvironment env, Form form, int channels, int size, int batch)
+    /** Runs one form's chain for {@code --seconds} after its warm-up. */
+    double imagesPerSecond(OrtEnvironment env, Form form, int channels, int size, int batch)
             throws OrtException {
         Random random = new Random(1);
         byte[] model = new ChainModel(form, channels, size, layers, random).toBytes();
@@ -110,7 +124,7 @@ public final class ConvKernelBenchmark {
             try (OrtSession session = env.createSession(model, options);
                  OnnxTensor input = input(env, form, channels, size, batch, random)) {
                 Map<String, OnnxTensor> feed = Map.of("x", input);
-                long warmEnd = System.nanoTime() + 1_000_000_000L;
+                long warmEnd = System.nanoTime() + (long) (Math.min(seconds, 1) * 1e9);
                 while (System.nanoTime() < warmEnd) {
                     session.run(feed).close();
                 }
