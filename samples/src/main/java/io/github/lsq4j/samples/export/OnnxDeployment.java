@@ -65,9 +65,9 @@ public final class OnnxDeployment {
      * @param zipBytes           the size of the DL4J model file of the same network
      * @param file               the ONNX file
      */
-    public record Comparison(int bits, OnnxFormat format, double lsq4jTop1, double onnxTop1, double agreement, double lowestAgreement,
-                             double maxOutputDifference,
-                             long changedByRounding, long quantizedInputs, long onnxBytes, long zipBytes, Path file) {
+    public record Comparison(int bits, OnnxFormat format, double lsq4jTop1, double onnxTop1, double agreement,
+                             double lowestAgreement, double maxOutputDifference, long changedByRounding,
+                             long quantizedInputs, long onnxBytes, long zipBytes, Path file) {
     }
 
     /**
@@ -110,8 +110,8 @@ public final class OnnxDeployment {
     }
 
     /**
-     * Exports the network and compares ONNX Runtime with lsq4j on the test set: at every graph optimization
-     * level the predictions, with every optimization on the outputs and the codes too.
+     * Exports the network and compares ONNX Runtime with lsq4j on the test set: predictions, outputs and
+     * codes with every graph optimization on, and the predictions at each other optimization level.
      *
      * @param lsq    the fine-tuned network
      * @param bits   its target bit width
