@@ -162,13 +162,11 @@ public final class ConvKernelBenchmark implements SampleCli.Checked {
     /** The ONNX model of one chain: input {@code x}, {@code layers} convolutions of one form. */
     private static final class ChainModel {
         private final Onnx.GraphProto.Builder graph = Onnx.GraphProto.newBuilder().setName("chain");
-        private final Form form;
         private final int channels;
         private final int size;
         private final Random random;
 
         ChainModel(Form form, int channels, int size, int layers, Random random) {
-            this.form = form;
             this.channels = channels;
             this.size = size;
             this.random = random;
