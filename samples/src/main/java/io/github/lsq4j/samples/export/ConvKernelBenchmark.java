@@ -90,9 +90,9 @@ public final class ConvKernelBenchmark implements SampleCli.Checked {
 
     /**
      * @param args see {@code --help}
-     * @throws OrtException if ONNX Runtime refuses a model
+     * @throws Exception if ONNX Runtime refuses a model or fails to run it
      */
-    public static void main(String[] args) throws OrtException {
+    public static void main(String[] args) throws Exception {
         ConvKernelBenchmark o = SampleCli.parse(new ConvKernelBenchmark(), args);
         System.out.println("| stage | batch | float img/s | QLinearConv | ConvInteger | im2col + MatMulIntegerToFloat |");
         System.out.println("|---|---|---|---|---|---|");
@@ -114,8 +114,7 @@ public final class ConvKernelBenchmark implements SampleCli.Checked {
     }
 
     /** Runs one form's chain for {@code --seconds} after its warm-up. */
-    double imagesPerSecond(OrtEnvironment env, Form form, int channels, int size, int batch)
-            throws OrtException {
+    double imagesPerSecond(OrtEnvironment env, Form form, int channels, int size, int batch) throws Exception {
         Random random = new Random(1);
         byte[] model = new ChainModel(form, channels, size, layers, random).toBytes();
         try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
@@ -124,17 +123,7 @@ public final class ConvKernelBenchmark implements SampleCli.Checked {
             try (OrtSession session = env.createSession(model, options);
                  OnnxTensor input = input(env, form, channels, size, batch, random)) {
                 Map<String, OnnxTensor> feed = Map.of("x", input);
-                long warmEnd = System.nanoTime() + (long) (Math.min(seconds, 1) * 1e9);
-                while (System.nanoTime() < warmEnd) {
-                    session.run(feed).close();
-                }
-                long start = System.nanoTime();
-                long runs = 0;
-                while (System.nanoTime() - start < seconds * 1e9) {
-                    session.run(feed).close();
-                    runs++;
-                }
-                return runs * batch / ((System.nanoTime() - start) / 1e9);
+                return InferenceBenchmark.imagesPerSecond(() -> session.run(feed).close(), batch, seconds);
             }
         }
     }

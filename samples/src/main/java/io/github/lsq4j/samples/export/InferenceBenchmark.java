@@ -46,18 +46,34 @@ final class InferenceBenchmark {
                 imagesPerSecond(runner, batch));
     }
 
-    /** Median-free but warm: one second of warm-up, then as many runs as fit in {@value #SECONDS} s. */
     private static double imagesPerSecond(Runner runner, INDArray x) throws Exception {
-        long warmEnd = System.nanoTime() + 1_000_000_000L;
+        return imagesPerSecond(() -> runner.run(x), x.size(0), SECONDS);
+    }
+
+    /** A call to time. */
+    interface Call {
+        void run() throws Exception;
+    }
+
+    /**
+     * Median-free but warm: {@code min(1 s, seconds)} of warm-up, then as many calls as fit in {@code seconds}.
+     *
+     * @param call    one inference call
+     * @param batch   the images each call infers
+     * @param seconds how long to time the calls
+     * @return images per second
+     */
+    static double imagesPerSecond(Call call, long batch, double seconds) throws Exception {
+        long warmEnd = System.nanoTime() + (long) (Math.min(seconds, 1) * 1e9);
         while (System.nanoTime() < warmEnd) {
-            runner.run(x);
+            call.run();
         }
         long start = System.nanoTime();
         long runs = 0;
-        while (System.nanoTime() - start < SECONDS * 1e9) {
-            runner.run(x);
+        while (System.nanoTime() - start < seconds * 1e9) {
+            call.run();
             runs++;
         }
-        return runs * x.size(0) / ((System.nanoTime() - start) / 1e9);
+        return runs * batch / ((System.nanoTime() - start) / 1e9);
     }
 }
