@@ -9,7 +9,9 @@ import onnx.Onnx;
 /**
  * One quantized layer of a QDQ export as {@link Folding} finds it: a Conv or MatMul whose input
  * is {@code DequantizeLinear(QuantizeLinear(x))} and whose weights are {@code DequantizeLinear} of INT4 or
- * INT8 codes, with its bias and the batch norm that follows it, if that is its only consumer. Reads the
+ * INT8 codes, with its bias (the Conv's bias input, or an Add of a constant after the layer: a dense
+ * layer's bias, or a float one whose codes do not fit in INT32, see {@link BiasCodes#of}) and the batch
+ * norm that follows it, if that is its only consumer. Reads the
  * numbers the folding needs out of the initializers.
  */
 final class FoldedLayer {
@@ -75,9 +77,11 @@ final class FoldedLayer {
                 return null;
             }
             bias = perChannel(b, channels);
-        } else if (!conv) {
+        } else {
+            // added after the layer: a dense layer's bias, or a convolution's whose codes do not fit in INT32
             Onnx.NodeProto add = g.soleConsumer(output);
             float[] b = add != null && add.getOpType().equals("Add") && add.getInput(0).equals(output)
+                    && (!conv || isPerChannelOfMaps(g.initializer(add.getInput(1)), channels))
                     ? constantVector(g, add.getInput(1), replaced) : null;
             if (b != null) {
                 bias = perChannel(b, channels);
@@ -110,6 +114,12 @@ final class FoldedLayer {
                 codes.getDataType() == OnnxGraph.INT4, steps, inputStep, bias, factors, shifts, output);
         layer.replaced.addAll(replaced);
         return layer;
+    }
+
+    /** @return whether {@code t} is a float initializer {@code [1, C, 1, 1]}: one value per channel of NCHW maps */
+    private static boolean isPerChannelOfMaps(Onnx.TensorProto t, int channels) {
+        return t != null && t.getDataType() == OnnxGraph.FLOAT
+                && t.getDimsList().equals(List.of(1L, (long) channels, 1L, 1L));
     }
 
     /** A float initializer, or DequantizeLinear of INT32 codes (the exported bias), as float values. */

@@ -13,6 +13,7 @@ import io.github.lsq4j.train.DecayedBatchNormalization;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.conf.CNN2DFormat;
 import org.deeplearning4j.nn.conf.ConvolutionMode;
@@ -109,9 +110,8 @@ final class LayerExporters {
         // SameDiff's [kH, kW, nIn, nOut] to ONNX's [nOut, nIn, kH, kW]; output channels on axis 0.
         String w = weights(layer, g, name, codes -> codes.permute(3, 2, 0, 1), 0);
         List<String> inputs = new ArrayList<>(List.of(x, w));
-        if (conf.isHasBias()) {
-            inputs.add(lsqBias(layer, g, name));
-        }
+        Optional<String> accumulatedBias = conf.isHasBias() ? accumulatedBias(layer, g, name) : Optional.empty();
+        accumulatedBias.ifPresent(inputs::add);
         List<onnx.Onnx.AttributeProto> attributes = new ArrayList<>(List.of(convAttributes(conf.getKernelSize(),
                 conf.getStride(), conf.getPadding(), conf.getDilation(), conf.getConvolutionMode(), describe(layer))));
         if (conf instanceof LsqDepthwiseConv2D) {
@@ -119,6 +119,10 @@ final class LayerExporters {
             attributes.add(OnnxGraph.attr("group", conf.getNIn()));
         }
         String conv = g.node("Conv", name, inputs, attributes.toArray(onnx.Onnx.AttributeProto[]::new));
+        if (conf.isHasBias() && accumulatedBias.isEmpty()) {
+            conv = g.node("Add", name + "_b_add", List.of(conv, floatBias(layer, g, name, 1,
+                    layer.getParam(LsqLayerConfig.BIAS_KEY).length(), 1, 1)));
+        }
         return OnnxActivations.apply(g, conf.effectiveActivation(), conv, name + "_act",
                 describe(layer));
     }
@@ -131,7 +135,8 @@ final class LayerExporters {
         org.deeplearning4j.nn.conf.layers.Layer conf = layer.conf().getLayer();
         org.nd4j.linalg.activations.IActivation activation = conf instanceof LsqDense d
                 ? d.effectiveActivation() : ((BaseLayer) conf).getActivationFn();
-        String bias = layer.getParam(LsqLayerConfig.BIAS_KEY) == null ? null : lsqBias(layer, g, name);
+        String bias = layer.getParam(LsqLayerConfig.BIAS_KEY) == null ? null : accumulatedBias(layer, g, name)
+                .orElseGet(() -> floatBias(layer, g, name, 1, layer.getParam(LsqLayerConfig.BIAS_KEY).length()));
         return affine(g, name, x, w, bias, activation, describe(layer));
     }
 
@@ -195,21 +200,34 @@ final class LayerExporters {
      * layer with integer kernels (ONNX Runtime's QDQ bias quantization), so writing it so makes the
      * file mean exactly what the runtime computes; it moves each output by at most half that unit. With
      * a quantizer off, the bias stays float.
+     *
+     * @return the bias the layer adds to its accumulator (the Conv's bias input, or what the dense layer's
+     *         Add adds), or empty where the codes do not fit in INT32 ({@link BiasCodes#of}: a nearly dead
+     *         input). The caller then adds the {@link #floatBias} after the layer, shaped as the layer's
+     *         output ({@code [1, C, 1, 1]}, {@code [1, N]}): ONNX Runtime quantizes the 1-D float bias of a
+     *         Conv or Gemm on dequantized inputs to INT32 itself (its BiasQuantization pass, unchecked, so
+     *         the codes would overflow), and fuses an Add of a 1-D bias after a MatMul into such a Gemm; a
+     *         bias of the output's rank it leaves float. The {@code FOLDED} form folds it as any other bias.
      */
-    private static String lsqBias(Layer layer, OnnxGraph g, String name) {
+    private static Optional<String> accumulatedBias(Layer layer, OnnxGraph g, String name) {
         QuantizedLayer lsq = (QuantizedLayer) layer;
-        INDArray bias = layer.getParam(LsqLayerConfig.BIAS_KEY);
         Quantizer w = lsq.lsqConf().getWeightQuantizer();
         if (w == null || lsq.lsqConf().getInputQuantizer() == null) {
-            return g.floats(name + "_b", bias.reshape(bias.length()));
+            return Optional.of(floatBias(layer, g, name, layer.getParam(LsqLayerConfig.BIAS_KEY).length()));
         }
-        BiasCodes b = BiasCodes.of(lsq.integerParams());
-        String codes = g.int32s(name + "_b", b.codes());
-        if (!w.isPerChannel()) {
-            return g.node("DequantizeLinear", name + "_b_dq", List.of(codes, g.scalar(name + "_b_step", b.scales()[0])));
-        }
-        return g.node("DequantizeLinear", name + "_b_dq", List.of(codes,
-                g.floats(name + "_b_step", Nd4j.createFromArray(b.scales()))), OnnxGraph.attr("axis", 0L));
+        return BiasCodes.of(lsq.integerParams()).map(b -> {
+            String codes = g.int32s(name + "_b", b.codes());
+            if (!w.isPerChannel()) {
+                return g.node("DequantizeLinear", name + "_b_dq", List.of(codes, g.scalar(name + "_b_step", b.scales()[0])));
+            }
+            return g.node("DequantizeLinear", name + "_b_dq", List.of(codes,
+                    g.floats(name + "_b_step", Nd4j.createFromArray(b.scales()))), OnnxGraph.attr("axis", 0L));
+        });
+    }
+
+    /** @return an LSQ layer's bias as a float initializer {@code L_b} of the given shape */
+    private static String floatBias(Layer layer, OnnxGraph g, String name, long... shape) {
+        return g.floats(name + "_b", layer.getParam(LsqLayerConfig.BIAS_KEY).reshape(shape));
     }
 
     // ---------------------------------------------------------------- stock layers

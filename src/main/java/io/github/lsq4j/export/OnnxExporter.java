@@ -54,7 +54,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Each quantized layer's bias is written as ONNX Runtime runs it with integer kernels: INT32 codes in
  * the accumulator's unit {@code s_x * s_w} (see {@link BiasCodes}), which moves outputs by at most half
- * that unit against lsq4j's float bias.
+ * that unit against lsq4j's float bias. Where a code does not fit in INT32 (a nearly dead input, whose
+ * step is nearly zero), the layer's bias stays float, {@code L_b}, added after the layer by an Add (for
+ * a convolution, of shape {@code [1, C, 1, 1]}), and the export says so at INFO.
  */
 public final class OnnxExporter {
     /** The ONNX operator set the export uses. */

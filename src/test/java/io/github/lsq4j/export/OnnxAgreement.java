@@ -24,13 +24,15 @@ final class OnnxAgreement {
 
     /**
      * Gives each quantized layer the bias its export holds, in the accumulator's unit ({@link BiasCodes}),
-     * as integer runtimes hold it: on that network, the exported file and DL4J compute the same.
+     * as integer runtimes hold it (a bias whose codes do not fit in INT32 is exported, and stays, float):
+     * on that network, the exported file and DL4J compute the same.
      */
     static void useExportedBiases(Model net) {
         for (QuantizedLayer layer : LsqLayers.lsqLayers(net)) {
             INDArray b = layer.getParam(LsqLayerConfig.BIAS_KEY);
             if (b != null && layer.lsqConf().isQuantizeWeights() && layer.lsqConf().isQuantizeInputs()) {
-                b.assign(Nd4j.createFromArray(BiasCodes.of(layer.integerParams()).values()).reshape(b.shape()));
+                BiasCodes.of(layer.integerParams()).ifPresent(codes ->
+                        b.assign(Nd4j.createFromArray(codes.values()).reshape(b.shape())));
             }
         }
     }

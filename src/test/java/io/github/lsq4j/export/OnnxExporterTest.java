@@ -14,6 +14,7 @@ import io.github.lsq4j.layers.LsqIntegerParams;
 import io.github.lsq4j.layers.LsqLayerConfig;
 import io.github.lsq4j.layers.LsqLayers;
 import io.github.lsq4j.layers.QuantizedLayer;
+import io.github.lsq4j.quant.LsqMath;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
@@ -22,13 +23,22 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import onnx.Onnx;
 import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.inputs.InputType;
+import org.deeplearning4j.nn.conf.layers.ActivationLayer;
+import org.deeplearning4j.nn.conf.layers.BatchNormalization;
+import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
+import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.conf.layers.LSTM;
+import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.deeplearning4j.nn.conf.layers.PoolingType;
 import org.deeplearning4j.nn.conf.layers.RnnOutputLayer;
+import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.junit.jupiter.api.BeforeEach;
@@ -36,12 +46,14 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.dataset.api.iterator.DataSetIterator;
 import org.nd4j.linalg.dataset.adapter.SingletonDataSetIterator;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.lossfunctions.LossFunctions;
 
 /**
  * Exported models run in ONNX Runtime (every graph optimization on) and compute what lsq4j computes;
@@ -86,7 +98,7 @@ class OnnxExporterTest {
     private void assertExportRunsAsInDl4j(Model net, String inputName, INDArray x, String what) throws Exception {
         Path file = dir.resolve("model.onnx");
         OnnxExporter.export(net, file, Arrays.copyOfRange(x.shape(), 1, x.rank()));
-        assertCodesAndStepsAreTheNetworksExactly(net, file);
+        assertCodesStepsAndBiasesAreTheNetworksExactly(net, file);
         assertRunsAsInDl4j(net, file, inputName, x, what);
     }
 
@@ -227,6 +239,102 @@ class OnnxExporterTest {
         }
     }
 
+    /**
+     * A layer whose input is nearly dead learns an input step near zero, and a bias of ordinary size is then
+     * billions of units of {@code s_x * s_w}, beyond INT32 (issue 31: a 4-bit zoo UNet after three training
+     * steps was refused: its bias -19.08 was -1.04e10 units). Here a convolution and a dense layer of a
+     * trained network get the smallest input step training leaves ({@link LsqMath#MIN_STEP}) and biases of
+     * 4 to 7 (of either sign, none near zero), beyond INT32 codes: each exports its bias in float, added
+     * after the layer in the QDQ form and folded into the layer (with the batch norm after the convolution,
+     * if any) in the {@code FOLDED} form; the other layers keep their INT32 codes; and ONNX Runtime computes
+     * what DL4J computes with both files, at every optimization level.
+     */
+    @ParameterizedTest(name = "{0}, per channel {1}")
+    @CsvSource({"LeNet, false", "LeNet, true", "conv - batch norm - dense, false"})
+    void layerWithNearlyDeadInputExportsItsBiasInFloatAndRunsAsInDl4j(String what, boolean perChannel) throws Exception {
+        INDArray x = Nd4j.rand(DataType.FLOAT, 32, 1, 28, 28);
+        MultiLayerNetwork lsq = trained(LsqConverter.convert(what.equals("LeNet") ? ConvertTestNets.leNet(1, DataType.FLOAT)
+                        : convBatchNormDense(), QuantizationPolicy.builder(4).perChannelWeights(perChannel)
+                        .firstAndLastAtTargetBits().build()), x, 10);
+        for (QuantizedLayer layer : LsqLayers.lsqLayers(lsq)) {
+            String name = layer.conf().getLayer().getLayerName();
+            if (name.equals("conv2") || name.equals("fc1")) {
+                layer.getParam(LsqLayerConfig.INPUT_STEP_KEY).assign(LsqMath.MIN_STEP);
+                INDArray b = layer.getParam(LsqLayerConfig.BIAS_KEY);
+                for (int c = 0; c < b.length(); c++) {
+                    b.putScalar(c, (c % 2 == 0 ? 1 : -1) * (4 + 0.5 * (c % 7)));
+                }
+                assertTrue(BiasCodes.of(layer.integerParams()).isEmpty(), name + ": its bias codes fit in INT32");
+            }
+        }
+        Path qdq = dir.resolve("qdq.onnx");
+        Path folded = dir.resolve("folded.onnx");
+        OnnxExporter.export(lsq, qdq, 1, 28, 28);
+        OnnxExporter.export(lsq, folded, OnnxFormat.FOLDED, 1, 28, 28);
+
+        assertCodesStepsAndBiasesAreTheNetworksExactly(lsq, qdq);
+        Onnx.GraphProto qdqGraph = graph(qdq);
+        assertFloatBiasAddedAfter(qdqGraph, "conv2", "Conv", 1, 16, 1, 1);
+        assertFloatBiasAddedAfter(qdqGraph, "fc1", "MatMul", 1, 32);
+        Onnx.GraphProto foldedGraph = graph(folded);
+        for (String layer : List.of("conv2", "fc1")) {
+            assertTrue(foldedGraph.getInitializerList().stream().noneMatch(t -> t.getName().equals(layer + "_b")),
+                    layer + ": the folded form adds the float bias after the folded layer instead of folding it in");
+        }
+        Map<String, Long> ops = opCounts(folded);
+        assertEquals(2L, ops.get("MatMulInteger"), "fc1 and output fold to MatMulInteger: " + ops);
+        assertFalse(ops.containsKey("BatchNormalization"), "batch norm not folded: " + ops);
+
+        OnnxAgreement.useExportedBiases(lsq);
+        INDArray expected = lsq.output(x);
+        for (Path file : List.of(qdq, folded)) {
+            double maxDiff = OnnxAgreement.maxDifference(expected, file, OnnxExporter.MLN_INPUT, x);
+            assertTrue(maxDiff < 1e-5, what + ", " + file.getFileName() + ", ONNX Runtime: max |difference| " + maxDiff);
+        }
+    }
+
+    /** LeNet's layers with a batch norm between the second convolution (with bias) and its ReLU. */
+    private static MultiLayerNetwork convBatchNormDense() {
+        MultiLayerNetwork net = new MultiLayerNetwork(new NeuralNetConfiguration.Builder().seed(1)
+                .dataType(DataType.FLOAT).updater(new org.nd4j.linalg.learning.config.Nesterovs(0.01, 0.9))
+                .weightInit(org.deeplearning4j.nn.weights.WeightInit.RELU).list()
+                .layer(new ConvolutionLayer.Builder(5, 5).name("conv1").nOut(8).activation(Activation.RELU).build())
+                .layer(new SubsamplingLayer.Builder(PoolingType.MAX).name("pool1").kernelSize(2, 2).stride(2, 2).build())
+                .layer(new ConvolutionLayer.Builder(3, 3).name("conv2").nOut(16).activation(Activation.IDENTITY).build())
+                .layer(new BatchNormalization.Builder().name("bn2").build())
+                .layer(new ActivationLayer.Builder().name("relu2").activation(Activation.RELU).build())
+                .layer(new DenseLayer.Builder().name("fc1").nOut(32).activation(Activation.RELU).build())
+                .layer(new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).name("output").nOut(10)
+                        .activation(Activation.SOFTMAX).build())
+                .setInputType(InputType.convolutional(28, 28, 1)).build());
+        net.init();
+        return net;
+    }
+
+    /**
+     * The layer's float bias {@code L_b}, of the given shape, is what an Add adds to the output of the layer's
+     * Conv or MatMul, which has no bias input of its own.
+     */
+    private static void assertFloatBiasAddedAfter(Onnx.GraphProto graph, String layer, String opType, long... shape) {
+        Onnx.TensorProto b = graph.getInitializerList().stream().filter(t -> t.getName().equals(layer + "_b"))
+                .findFirst().orElseThrow(() -> new AssertionError(layer + ": no bias " + layer + "_b"));
+        assertEquals(OnnxGraph.FLOAT, b.getDataType(), layer + ": bias type");
+        assertArrayEquals(shape, b.getDimsList().stream().mapToLong(Long::longValue).toArray(), layer + ": bias shape");
+        Onnx.NodeProto add = graph.getNodeList().stream().filter(n -> n.getOpType().equals("Add")
+                && n.getInput(1).equals(b.getName())).findFirst()
+                .orElseThrow(() -> new AssertionError(layer + ": no Add of its bias"));
+        Onnx.NodeProto op = graph.getNodeList().stream().filter(n -> n.getOutputList().contains(add.getInput(0)))
+                .findFirst().orElseThrow();
+        assertEquals(opType, op.getOpType(), layer + ": what the bias is added to");
+        assertEquals(2, op.getInputCount(), layer + ": the " + opType + " has a bias input too");
+    }
+
+    private static Onnx.GraphProto graph(Path model) throws IOException {
+        try (InputStream in = Files.newInputStream(model)) {
+            return Onnx.ModelProto.parseFrom(in).getGraph();
+        }
+    }
+
     @Test
     void floatNetworkRunsInOnnxRuntimeAsInDl4j() throws Exception {
         INDArray x = Nd4j.rand(DataType.FLOAT, 16, 1, 28, 28);
@@ -241,8 +349,11 @@ class OnnxExporterTest {
         }
     }
 
-    /** Every LSQ layer's weight codes (unpacked from INT4 or INT8) and steps, read back from the file. */
-    private static void assertCodesAndStepsAreTheNetworksExactly(Model net, Path file) throws IOException {
+    /**
+     * Every LSQ layer's weight codes (unpacked from INT4 or INT8), steps and bias, read back from the file:
+     * the bias as INT32 codes ({@link BiasCodes}) where both quantizers are on and the codes fit, else float.
+     */
+    private static void assertCodesStepsAndBiasesAreTheNetworksExactly(Model net, Path file) throws IOException {
         Map<String, Onnx.TensorProto> initializers = new HashMap<>();
         try (InputStream in = Files.newInputStream(file)) {
             Onnx.ModelProto.parseFrom(in).getGraph().getInitializerList().forEach(t -> initializers.put(t.getName(), t));
@@ -264,9 +375,26 @@ class OnnxExporterTest {
                 assertEquals((float) p.inputStep(), floats(initializers.get(name + "_x_step"))[0], 0f,
                         name + ": input step");
             }
+            if (p.bias() != null) {
+                assertBiasIsTheLayers(name, p, initializers.get(name + "_b"));
+            }
             checked++;
         }
         assertTrue(checked > 0, "no LSQ layer checked");
+    }
+
+    /** The bias {@code L_b}: INT32 codes where both quantizers are on and they fit, else the float bias itself. */
+    private static void assertBiasIsTheLayers(String name, LsqIntegerParams p, Onnx.TensorProto b) {
+        Optional<BiasCodes> codes = p.inputQuantizer() == null ? Optional.empty() : BiasCodes.of(p);
+        if (codes.isPresent()) {
+            assertEquals(OnnxGraph.INT32, b.getDataType(), name + ": bias type");
+            int[] actual = new int[codes.get().codes().length];
+            ByteBuffer.wrap(b.getRawData().toByteArray()).order(ByteOrder.LITTLE_ENDIAN).asIntBuffer().get(actual);
+            assertArrayEquals(codes.get().codes(), actual, name + ": bias codes");
+        } else {
+            assertEquals(OnnxGraph.FLOAT, b.getDataType(), name + ": bias type");
+            assertArrayEquals(p.bias().castTo(DataType.FLOAT).data().asFloat(), floats(b), 0f, name + ": bias");
+        }
     }
 
     private static int[] unpack(Onnx.TensorProto t) {
