@@ -81,7 +81,7 @@ public final class InputQuantization {
      * A NaN or infinite input fails, naming the layer: the quantizer would clamp it into range and hide it
      * (a stock layer would pass it on).
      */
-    private IllegalStateException nonFiniteInput(String what) {
+    IllegalStateException nonFiniteInput(String what) {
         return new IllegalStateException(layer.lsqConf().describe() + ": the input holds NaN or infinite values ("
                 + what + "); its quantizer would clamp them into range and hide them (did training diverge, or is "
                 + "the data corrupt?)");
@@ -152,6 +152,11 @@ public final class InputQuantization {
         } catch (IllegalArgumentException notFinite) {
             throw nonFiniteInput(notFinite.getMessage());
         }
+    }
+
+    /** @return whether {@link LsqLayers#calibrate} is running: then every batch uses its own step */
+    boolean isCalibrating() {
+        return calibration != null;
     }
 
     /** Starts accumulating input statistics for {@link LsqLayers#calibrate}. */

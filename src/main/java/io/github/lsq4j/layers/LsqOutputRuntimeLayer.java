@@ -26,6 +26,8 @@ public class LsqOutputRuntimeLayer extends BaseOutputLayer<LsqOutputLayer> imple
     private final InputQuantization inputQuantization = new InputQuantization(this);
     /** The quantized weights, kept between inference passes while the weights are unchanged. */
     private final QuantizedWeights quantizedWeights = new QuantizedWeights(this);
+    /** Inference on integer kernels, when they are available and apply. */
+    private final IntegerPath integerPath = new IntegerPath(this);
     /** True while {@link #input} holds the quantized input, so that it is not quantized twice. */
     private boolean inputIsQuantized;
 
@@ -52,11 +54,22 @@ public class LsqOutputRuntimeLayer extends BaseOutputLayer<LsqOutputLayer> imple
         return inputQuantization;
     }
 
-    /** Every forward computation (activations, score, the backward pass's) goes through here. */
+    /**
+     * Every forward computation (activations, score, the backward pass's) goes through here; inference passes
+     * run on integer kernels when they apply ({@link IntegerInference}).
+     */
     @Override
     protected Pair<INDArray, INDArray> preOutputWithPreNorm(boolean training, boolean forBackprop,
                                                            LayerWorkspaceMgr workspaceMgr) {
         WeightSteps.ensureInitialized(this);
+        if (!training && !forBackprop && !inputIsQuantized) {
+            assertInputSet(false);
+            INDArray z = workspaceMgr.createUninitialized(ArrayType.ACTIVATIONS, input.dataType(),
+                    new long[] {input.size(0), layerConf().getNOut()}, 'c');
+            if (integerPath.forward(input, z)) {
+                return new Pair<>(z, z);
+            }
+        }
         if (inputIsQuantized || !inputQuantization.isOn()) {
             return super.preOutputWithPreNorm(training, forBackprop, workspaceMgr);
         }

@@ -45,6 +45,8 @@ public class LsqRuntimeLayer extends SameDiffLayer implements QuantizedLayer {
     /** The quantized weights: of the last pass, kept between inference passes while the weights are unchanged. */
     private final QuantizedWeights quantizedWeights = new QuantizedWeights(this);
     private EagerLinear linear;
+    /** Inference on integer kernels, when they are available and apply. */
+    private final IntegerPath integerPath = new IntegerPath(this);
 
     /**
      * @param conf     the layer's configuration
@@ -84,8 +86,17 @@ public class LsqRuntimeLayer extends SameDiffLayer implements QuantizedLayer {
         return fn.getActivation(training ? workspaceMgr.dup(ArrayType.ACTIVATIONS, z) : z, training);
     }
 
-    /** The linear operation on the quantized input and weights, in the activations' memory. */
+    /**
+     * The linear operation on the quantized input and weights, in the activations' memory: on integer kernels
+     * at inference when they apply ({@link IntegerInference}), else in float.
+     */
     private INDArray preActivation(boolean training, LayerWorkspaceMgr workspaceMgr) {
+        if (!training) {
+            INDArray z = workspaceMgr.createUninitialized(ArrayType.ACTIVATIONS, input.dataType(), linear().outputShape(input), 'c');
+            if (integerPath.forward(input, z)) {
+                return z;
+            }
+        }
         INDArray w = weightsForPass(training);
         INDArray x = input;
         if (inputQuantization.isOn()) {

@@ -4,6 +4,7 @@ import java.nio.ByteBuffer;
 import org.bytedeco.dnnl.memory;
 import org.bytedeco.dnnl.reorder;
 import org.bytedeco.javacpp.BytePointer;
+import io.github.lsq4j.layers.IntegerKernel;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
@@ -29,8 +30,7 @@ final class InputOp extends Op {
                 INDArray x = plan.input(index);
                 long nonFinite = InputCodes.write(x, output.codes, codes);
                 if (nonFinite > 0) {
-                    throw new IllegalArgumentException("network input '" + layer + "' holds " + nonFinite
-                            + " NaN or infinite values of " + x.length());
+                    throw new IntegerKernel.NonFiniteInputException(nonFinite, x.length());
                 }
             };
         }

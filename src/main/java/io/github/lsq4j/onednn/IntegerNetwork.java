@@ -50,7 +50,7 @@ public final class IntegerNetwork implements AutoCloseable {
     private final Map<Long, Plan> plans = new LinkedHashMap<>(PLANS, 0.75f, true);
     private boolean closed;
 
-    private IntegerNetwork(Program program, List<long[]> inputShapes) {
+    IntegerNetwork(Program program, List<long[]> inputShapes) {
         this.program = program;
         this.inputShapes = inputShapes;
     }
@@ -106,7 +106,14 @@ public final class IntegerNetwork implements AutoCloseable {
      * @param inputs one array per network input, all of the same batch size
      * @return one new float array per network output
      */
-    public synchronized INDArray[] output(INDArray[] inputs) {
+    public INDArray[] output(INDArray[] inputs) {
+        return run(inputs, new INDArray[program.outputs.size()]);
+    }
+
+    /**
+     * @param outputs per output, an array to write it into (float, C order, from element 0), or null for a new one
+     */
+    synchronized INDArray[] run(INDArray[] inputs, INDArray[] outputs) {
         if (closed) {
             throw new IllegalStateException("the IntegerNetwork is closed");
         }
@@ -118,7 +125,7 @@ public final class IntegerNetwork implements AutoCloseable {
             plans.put(batch, plan);
             evictOldPlans();
         }
-        return plan.run(prepared, program.outputs.size());
+        return plan.run(prepared, outputs);
     }
 
     /** The inputs as the plan reads them: float, C order, from element 0, of the compiled shapes. */

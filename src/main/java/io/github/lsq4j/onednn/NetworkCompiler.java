@@ -219,8 +219,31 @@ final class NetworkCompiler {
 
     // ---------------------------------------------------------------- layers
 
+    /**
+     * The program of one LSQ layer's linear operation, without its activation: what the layer's integer
+     * inference path runs.
+     *
+     * @param layer      the layer
+     * @param inputShape one input example's shape
+     * @return the program, optimized
+     */
+    static Program linearOperation(QuantizedLayer layer, long[] inputShape) {
+        NetworkCompiler c = new NetworkCompiler();
+        Value x = c.input(layer.name(), 0, inputShape);
+        c.output(layer.name(), 0, c.lsqLinear(layer, layer.name(), x));
+        c.program.optimize();
+        return c.program;
+    }
+
     private Value lsqLayer(Layer layer, String name, Value input) {
         QuantizedLayer q = (QuantizedLayer) layer;
+        IActivation fn = q.lsqConf() instanceof AbstractLsqLayer a ? a.effectiveActivation()
+                : ((BaseLayer) layer.conf().getLayer()).getActivationFn();
+        return activation(name, lsqLinear(q, name, input), fn);
+    }
+
+    /** An LSQ layer's linear operation: on codes if it quantizes its inputs, else in float on its dequantized weights. */
+    private Value lsqLinear(QuantizedLayer q, String name, Value input) {
         LsqLayerConfig conf = q.lsqConf();
         if (!conf.isQuantizeWeights()) {
             throw new IllegalArgumentException("layer " + name + ": " + conf.describe()
@@ -246,8 +269,6 @@ final class NetworkCompiler {
                 weights.get(outputChannel(conf, weights, c)).muli(guarded(weightSteps[weightSteps.length == 1 ? 0 : c]));
             }
         }
-        IActivation fn = conf instanceof AbstractLsqLayer a ? a.effectiveActivation()
-                : ((BaseLayer) layer.conf().getLayer()).getActivationFn();
         Value out;
         if (conf instanceof LsqConv2D conv) {
             long[] k = {conv.getKernelSize()[0], conv.getKernelSize()[1]};
@@ -266,7 +287,7 @@ final class NetworkCompiler {
         } else {
             out = dense(name, input, weights, scale, bias, inputCodes);
         }
-        return activation(name, out, fn);
+        return out;
     }
 
     private static float guarded(float step) {

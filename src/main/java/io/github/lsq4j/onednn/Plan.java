@@ -91,12 +91,13 @@ final class Plan implements AutoCloseable {
      * Runs every op, in order.
      *
      * @param inputs  the network inputs, float, C order, from element 0, of this plan's batch size
-     * @param outputs how many outputs the network has
-     * @return the network outputs, new arrays outside any workspace
+     * @param outputs one element per network output: an array to write it into (float, C order, from element 0),
+     *                or null for a new array outside any workspace
+     * @return the network outputs
      */
-    INDArray[] run(INDArray[] inputs, int outputs) {
+    INDArray[] run(INDArray[] inputs, INDArray[] outputs) {
         runInputs = inputs;
-        runOutputs = new INDArray[outputs];
+        runOutputs = outputs;
         try {
             for (Op.Step step : steps) {
                 step.run();
