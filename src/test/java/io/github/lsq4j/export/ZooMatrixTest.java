@@ -61,8 +61,8 @@ import org.nd4j.linalg.lossfunctions.LossFunctions;
  * (found by trying every size), taken through lsq4j as a user would: converted at 4 bits with the paper's
  * policy, calibrated, trained a few steps with the paper's recipe, saved and restored bit-identically
  * (the restored network then trains as the original does), exported, and run in ONNX Runtime against
- * DL4J at every optimization level. Each network writes its row of the README's zoo table to
- * {@code target/zoo-matrix/}.
+ * DL4J at every optimization level. Each network writes its row of the zoo table of
+ * docs/converting-and-zoo.md to {@code target/zoo-matrix/}.
  *
  * <p>All thirteen take about four minutes on two cores.
  */
@@ -303,8 +303,9 @@ class ZooMatrixTest {
     }
 
     /**
-     * The README's row: weights quantized (share of the float network's weight parameters), the layer kinds
-     * with weights left in float, the exported file against the float one, the largest difference.
+     * The zoo table's row (docs/converting-and-zoo.md): weights quantized (share of the float network's
+     * weight parameters), the layer kinds with weights left in float, the exported file against the float
+     * one, the largest difference.
      */
     private static void writeRow(Zoo zoo, Model floatNet, Model lsq, long floatBytes, long lsqBytes,
                                  Comparison trained, double seconds) throws IOException {
