@@ -40,7 +40,7 @@ import org.junit.jupiter.api.io.TempDir;
  *   <li><b>Imports.</b> The block's leading {@code import} lines are its imports. Every block also sees
  *       the library's packages ({@code io.github.lsq4j.*}, each package on demand) and
  *       {@code java.nio.file.Path} without importing them; everything else (DL4J, ND4J, the JDK) the
- *       block imports itself.</li>
+ *       block imports itself (and a library class whose simple name two packages share).</li>
  *   <li><b>A whole file.</b> If the code after the imports declares a top-level class, interface,
  *       record or enum, the block is a compilation unit, compiled as it stands (without a
  *       {@code package} line: each block gets a package of its own).</li>
