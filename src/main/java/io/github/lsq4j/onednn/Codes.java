@@ -9,11 +9,10 @@ import io.github.lsq4j.quant.Quantizer;
  * stored as unsigned bytes when {@code qn == 0} and signed bytes otherwise. The codes of a tensor are those
  * of the quantizer that reads it, {@code round(clip(v * (1/step), -qn, qp))}.
  *
- * @param step the step size as the quantizer uses it (guarded to at least {@link LsqMath#MIN_STEP}), in float
- * @param qn   the magnitude of the most negative code
- * @param qp   the largest code
+ * @param step  the step size as the quantizer uses it (guarded to at least {@link LsqMath#MIN_STEP}), in float
+ * @param range the codes' range
  */
-record Codes(float step, int qn, int qp) {
+record Codes(float step, QuantRange range) {
 
     /**
      * @param quantizer a per-tensor quantizer
@@ -21,13 +20,22 @@ record Codes(float step, int qn, int qp) {
      * @return its codes
      */
     static Codes of(Quantizer quantizer, double step) {
-        QuantRange range = quantizer.range();
-        return new Codes((float) Math.max(step, LsqMath.MIN_STEP), range.qn(), range.qp());
+        return new Codes((float) Math.max(step, LsqMath.MIN_STEP), quantizer.range());
+    }
+
+    /** @return the magnitude of the most negative code */
+    int qn() {
+        return range.qn();
+    }
+
+    /** @return the largest code */
+    int qp() {
+        return range.qp();
     }
 
     /** @return whether codes can be negative (stored as s8) */
     boolean signed() {
-        return qn > 0;
+        return range.signed();
     }
 
     /** @return {@code 1/step} rounded to float, the factor the quantizer multiplies by */

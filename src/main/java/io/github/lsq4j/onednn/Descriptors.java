@@ -36,13 +36,20 @@ final class Descriptors {
         return owner.own(new memory.desc(dims, type, strides));
     }
 
-    /** @return a per-channel vector broadcast over a tensor of rank {@code rank}: {@code [1, C, 1, 1]} or {@code [1, C]} */
+    /**
+     * @return a per-channel vector broadcast over a tensor of rank {@code rank}: {@code [1, C, 1, 1]}, {@code [1, C]},
+     *         or, over a vector, {@code [C]} with C = 1 (a scalar)
+     */
     static memory.desc perChannel(NativeOwner owner, long channels, int rank) {
         long[] dims = new long[rank];
         java.util.Arrays.fill(dims, 1);
-        dims[1] = channels;
-        return owner.own(new memory.desc(dims, memory.data_type.f32, rank == 4 ? memory.format_tag.nchw
-                : memory.format_tag.nc));
+        dims[Math.min(1, rank - 1)] = channels;
+        memory.format_tag tag = switch (rank) {
+            case 4 -> memory.format_tag.nchw;
+            case 2 -> memory.format_tag.nc;
+            default -> memory.format_tag.a;
+        };
+        return owner.own(new memory.desc(dims, memory.data_type.f32, tag));
     }
 
     /** @return an attribute holding the post-ops (registered with the owner) */

@@ -16,7 +16,7 @@ import org.bytedeco.dnnl.memory;
  */
 final class ElementwiseOp extends Op implements Fusable {
     /** What the op computes before its post-ops. */
-    enum Kind { SUM, SCALE_SHIFT, FUNCTION }
+    enum Kind { SUM, SCALE_SHIFT, FUNCTION, QUANTIZER }
 
     final Kind kind;
     private final dnnl.algorithm algorithm;
@@ -53,7 +53,20 @@ final class ElementwiseOp extends Op implements Fusable {
         return op;
     }
 
-    /** {@code f(x)}, from its post-ops alone: an activation, or a quantizer writing codes. */
+    /**
+     * The quantizer of {@code codes}: {@code x * (1/s)} by the binary op itself, then the clamp, then the rounding
+     * of the write to bytes. (With the scaling as a post-op instead, oneDNN 2.5 falls back to its reference
+     * kernel: 30x slower.)
+     */
+    static ElementwiseOp quantizer(String layer, Value x, Value codes) {
+        ElementwiseOp op = new ElementwiseOp(layer, Kind.QUANTIZER, "quantizer", dnnl.algorithm.binary_mul,
+                new float[] {codes.codes.reciprocal()}, null);
+        op.inputs.add(x);
+        op.output = codes;
+        return op;
+    }
+
+    /** {@code f(x)}, from its post-ops alone: an activation.*/
     static ElementwiseOp identity(String layer, String what, Value x, Value output) {
         ElementwiseOp op = new ElementwiseOp(layer, Kind.FUNCTION, what, dnnl.algorithm.binary_mul, new float[] {1f}, null);
         op.inputs.add(x);
@@ -69,15 +82,23 @@ final class ElementwiseOp extends Op implements Fusable {
     @Override
     Step prepare(Plan plan) {
         NativeOwner owner = plan.owner;
-        memory src0 = plan.memory(inputs.get(0));
-        memory dst = plan.memory(output);
-        int rank = output.dims.length + 1;
-        memory src1 = constant == null ? plan.memory(inputs.get(1)) : PostOpChain.constant(plan, constant, rank);
+        // without per-channel operands the op is elementwise on the whole buffer: described as a vector, which
+        // oneDNN 2.5 runs on its JIT kernel for every shape (an NHWC tensor of 16 channels fell back to its
+        // reference kernel, 30x slower)
+        boolean flat = shift == null && (constant == null || constant.length == 1);
+        memory src0 = flat ? flat(plan, inputs.get(0)) : plan.memory(inputs.get(0));
+        memory dst = flat ? flat(plan, output) : plan.memory(output);
+        int rank = flat ? 1 : output.dims.length + 1;
+        memory src1 = constant == null ? flat(plan, inputs.get(1)) : PostOpChain.constant(plan, constant, rank);
         PostOpChain chain = new PostOpChain(plan, rank);
         if (shift != null) {
             chain.perChannel(dnnl.algorithm.binary_add, shift);
         }
-        chain.then(postOps, output.codes);
+        if (kind == Kind.QUANTIZER) {
+            chain.then(postOps, null).clamp(output.codes);
+        } else {
+            chain.then(postOps, output.codes);
+        }
         binary p = owner.own(new binary(owner.own(new binary.primitive_desc(owner.own(new binary.desc(algorithm,
                 src0.get_desc(), src1.get_desc(), dst.get_desc())), chain.attr(), OneDnn.engine()))));
         IntMemoryMap args = owner.own(new IntMemoryMap());
@@ -86,6 +107,14 @@ final class ElementwiseOp extends Op implements Fusable {
         args.put(dnnl.DNNL_ARG_DST, dst);
         chain.bind(args);
         return () -> p.execute(OneDnn.stream(), args);
+    }
+
+    /** A value's memory seen as one vector of all its elements. */
+    private static memory flat(Plan plan, Value v) {
+        NativeOwner owner = plan.owner;
+        memory m = plan.memory(v);
+        return owner.own(new memory(owner.own(new memory.desc(new long[] {plan.batch * v.elementsPerExample()},
+                Descriptors.type(v), memory.format_tag.a)), OneDnn.engine(), m.get_data_handle()));
     }
 
     @Override

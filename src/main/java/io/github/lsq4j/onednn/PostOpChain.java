@@ -57,6 +57,12 @@ final class PostOpChain {
         return this;
     }
 
+    /** The clamp of a quantizer whose scaling is done: {@code clip(y, -Qn, Qp)}. */
+    PostOpChain clamp(Codes codes) {
+        eltwise(Eltwise.clip(-codes.qn(), codes.qp()));
+        return this;
+    }
+
     private void eltwise(Eltwise e) {
         ops.append_eltwise(1f, e.algorithm(), e.alpha(), e.beta());
         inputs.add(null);

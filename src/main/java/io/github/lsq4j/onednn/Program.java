@@ -151,7 +151,7 @@ final class Program {
             Value codes = quantized.computeIfAbsent(v, k -> new HashMap<>()).computeIfAbsent(layer.inputCodes, c -> {
                 Value q = new Value(v.name + "_codes", v.dims);
                 q.codes = c;
-                ElementwiseOp quantizer = ElementwiseOp.identity(layer.layer, "quantizer", v, q);
+                ElementwiseOp quantizer = ElementwiseOp.quantizer(layer.layer, v, q);
                 ops.add(ops.indexOf(op), quantizer);
                 v.consumers.add(quantizer);
                 q.producer = quantizer;

@@ -1,6 +1,7 @@
 package io.github.lsq4j.op;
 
 import io.github.lsq4j.quant.QuantRange;
+import java.nio.ByteBuffer;
 import java.nio.FloatBuffer;
 import java.util.Arrays;
 import java.util.stream.IntStream;
@@ -132,6 +133,36 @@ final class FusedCpuQuantizer {
                 chunk.codes(n);
                 ChunkKernels.multiply(chunk.code, chunk.step, n, chunk.x);
                 to.put((int) start, chunk.x, 0, n);
+            }
+            return nonFinite;
+        }).sum();
+    }
+
+    /**
+     * The codes {@code round(clip(v * (1/s), -Qn, Qp))} as bytes, in {@code v}'s element order: what an integer
+     * kernel reads (codes of up to 8 bits fit in a byte, signed or unsigned).
+     *
+     * @param v     the data
+     * @param step  the (guarded) step, per tensor
+     * @param range the integer range
+     * @param out   receives one byte per element of {@code v}, from its position 0
+     * @return how many elements of {@code v} are NaN or infinite (counted in the same pass)
+     */
+    static long codes(INDArray v, float step, QuantRange range, ByteBuffer out) {
+        Layout layout = new Layout(new float[] {step}, v.length(), range);
+        FloatBuffer in = floats(v);
+        return tasks(v.length()).mapToLong(task -> {
+            Chunk chunk = new Chunk(layout, task.from);
+            byte[] bytes = new byte[CHUNK];
+            long nonFinite = 0;
+            for (long start = task.from; start < task.to; start += CHUNK) {
+                int n = (int) Math.min(CHUNK, task.to - start);
+                chunk.next(n);
+                in.get((int) start, chunk.x, 0, n);
+                nonFinite += ChunkKernels.countNonFinite(chunk.x, n);
+                chunk.codes(n);
+                ChunkKernels.toBytes(chunk.code, n, bytes);
+                out.put((int) start, bytes, 0, n);
             }
             return nonFinite;
         }).sum();
