@@ -27,6 +27,8 @@ import org.deeplearning4j.nn.conf.layers.BaseOutputLayer;
 import org.deeplearning4j.nn.conf.layers.BatchNormalization;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
+import org.deeplearning4j.nn.conf.layers.DepthwiseConvolution2D;
+import org.deeplearning4j.nn.conf.layers.SeparableConvolution2D;
 import org.deeplearning4j.nn.conf.layers.DropoutLayer;
 import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
 import org.deeplearning4j.nn.conf.layers.LossLayer;
@@ -35,10 +37,13 @@ import org.deeplearning4j.nn.conf.layers.PoolingType;
 import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
 import org.deeplearning4j.nn.conf.layers.ZeroPaddingLayer;
 import org.deeplearning4j.nn.conf.preprocessor.CnnToFeedForwardPreProcessor;
+import org.deeplearning4j.nn.conf.preprocessor.FeedForwardToCnnPreProcessor;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.nn.params.BatchNormalizationParamInitializer;
 import org.deeplearning4j.nn.params.DefaultParamInitializer;
+import org.deeplearning4j.nn.params.DepthwiseConvolutionParamInitializer;
+import org.deeplearning4j.nn.params.SeparableConvolutionParamInitializer;
 import org.nd4j.linalg.activations.IActivation;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -61,6 +66,8 @@ final class NetworkCompiler {
             Map.entry(io.github.lsq4j.layers.LsqDense.class, NetworkCompiler::lsqLayer),
             Map.entry(io.github.lsq4j.layers.LsqOutputLayer.class, NetworkCompiler::lsqLayer),
             Map.entry(ConvolutionLayer.class, NetworkCompiler::floatConvolution),
+            Map.entry(DepthwiseConvolution2D.class, NetworkCompiler::floatDepthwise),
+            Map.entry(SeparableConvolution2D.class, NetworkCompiler::floatSeparable),
             Map.entry(DenseLayer.class, NetworkCompiler::floatDense),
             Map.entry(OutputLayer.class, NetworkCompiler::floatDense),
             Map.entry(BatchNormalization.class, NetworkCompiler::batchNorm),
@@ -177,13 +184,22 @@ final class NetworkCompiler {
         return inputs.get(0);
     }
 
-    /** DL4J's flattening of {@code [N, C, H, W]} is read by the dense layer after it ({@link #flatWeights}). */
+    /**
+     * DL4J's flattening of {@code [N, C, H, W]} is read by the dense layer after it ({@link #dense}); its
+     * reshaping of a flat input into {@code [N, C, H, W]} passes an input that already has that shape through
+     * unchanged, as DL4J does.
+     */
     private static Value preProcessor(InputPreProcessor pre, String name, Value x) {
         if (pre == null || pre instanceof CnnToFeedForwardPreProcessor) {
             return x;
         }
+        if (pre instanceof FeedForwardToCnnPreProcessor f && x.isSpatial() && java.util.Arrays.equals(x.dims,
+                new long[] {f.getNumChannels(), f.getInputHeight(), f.getInputWidth()})) {
+            return x;
+        }
         throw new IllegalArgumentException("layer " + name + ": preprocessor " + pre.getClass().getSimpleName()
-                + " has no integer kernel (compiled: CnnToFeedForwardPreProcessor)");
+                + " on " + x + " has no integer kernel (compiled: CnnToFeedForwardPreProcessor, and "
+                + "FeedForwardToCnnPreProcessor on an input of its shape)");
     }
 
     private Value layer(Layer layer, String name, Value input) {
@@ -194,7 +210,7 @@ final class NetworkCompiler {
                     + " has no integer kernel (compiled kinds: " + TABLE.keySet().stream().map(Class::getSimpleName)
                     .sorted().toList() + ")");
         }
-        if (!(conf instanceof LsqConv2D) && !(conf instanceof ConvolutionLayer)) {
+        if (!(conf instanceof LsqConv2D) && !(conf instanceof ConvolutionLayer)) { // (depthwise and separable are ConvolutionLayers)
             input = resolved(name, input);
         }
         return t.translate(this, layer, name, input);
@@ -310,6 +326,34 @@ final class NetworkCompiler {
         long[] k = {conf.getKernelSize()[0], conf.getKernelSize()[1]};
         Value out = convolution(name, input, w, null, floatBias(layer, conf.hasBias()), null,
                 conf.getNOut(), k, conf.getStride(), conf.getPadding(), conf.getDilation(), conf.getConvolutionMode());
+        return activation(name, out, conf.getActivationFn());
+    }
+
+    /** DL4J's depthwise kernel {@code [kH, kW, nIn, m]}, output channel {@code c * m + j}: oneDNN's {@code [nIn, m, 1, kH, kW]}. */
+    private Value floatDepthwise(Layer layer, String name, Value input) {
+        DepthwiseConvolution2D conf = (DepthwiseConvolution2D) layer.conf().getLayer();
+        INDArray w = layer.getParam(DepthwiseConvolutionParamInitializer.WEIGHT_KEY).castTo(DataType.FLOAT);
+        long[] k = {w.size(0), w.size(1)};
+        INDArray kernel = w.permute(2, 3, 0, 1).dup('c').reshape('c', w.size(2), w.size(3), 1, k[0], k[1]);
+        Value out = convolution(name, input, kernel, null, floatBias(layer, conf.hasBias()), null, conf.getNOut(), k,
+                conf.getStride(), conf.getPadding(), conf.getDilation(), conf.getConvolutionMode());
+        return activation(name, out, conf.getActivationFn());
+    }
+
+    /**
+     * DL4J's separable convolution: a depthwise convolution (kernel {@code [m, nIn, kH, kW]}, output channel
+     * {@code c * m + j}, no bias) then a pointwise one ({@code [nOut, nIn * m, 1, 1]}, bias), then the activation.
+     */
+    private Value floatSeparable(Layer layer, String name, Value input) {
+        SeparableConvolution2D conf = (SeparableConvolution2D) layer.conf().getLayer();
+        INDArray dw = layer.getParam(SeparableConvolutionParamInitializer.DEPTH_WISE_WEIGHT_KEY).castTo(DataType.FLOAT);
+        INDArray pw = layer.getParam(SeparableConvolutionParamInitializer.POINT_WISE_WEIGHT_KEY).castTo(DataType.FLOAT);
+        long[] k = {dw.size(2), dw.size(3)};
+        INDArray kernel = dw.permute(1, 0, 2, 3).dup('c').reshape('c', dw.size(1), dw.size(0), 1, k[0], k[1]);
+        Value depthwise = convolution(name, input, kernel, null, null, null, dw.size(0) * dw.size(1), k,
+                conf.getStride(), conf.getPadding(), conf.getDilation(), conf.getConvolutionMode());
+        Value out = convolution(name, depthwise, pw, null, floatBias(layer, conf.hasBias()), null, conf.getNOut(),
+                new long[] {1, 1}, new int[] {1, 1}, new int[] {0, 0}, new int[] {1, 1}, ConvolutionMode.Truncate);
         return activation(name, out, conf.getActivationFn());
     }
 

@@ -11,40 +11,29 @@ import io.github.lsq4j.layers.LsqLayers;
 import io.github.lsq4j.layers.QuantizedLayer;
 import io.github.lsq4j.train.LsqRecipe;
 import io.github.lsq4j.train.ModelFiles;
-import io.github.lsq4j.zoo.ZooModels;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.function.IntFunction;
 import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.nn.api.ParamInitializer;
 import org.deeplearning4j.nn.conf.layers.objdetect.Yolo2OutputLayer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
-import org.deeplearning4j.nn.conf.layers.LossLayer;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
-import org.deeplearning4j.nn.transferlearning.FineTuneConfiguration;
-import org.deeplearning4j.nn.transferlearning.TransferLearning;
-import org.deeplearning4j.zoo.model.AlexNet;
 import org.deeplearning4j.zoo.model.Darknet19;
-import org.deeplearning4j.zoo.model.FaceNetNN4Small2;
 import org.deeplearning4j.zoo.model.InceptionResNetV1;
 import org.deeplearning4j.zoo.model.NASNet;
-import org.deeplearning4j.zoo.model.SimpleCNN;
 import org.deeplearning4j.zoo.model.SqueezeNet;
-import org.deeplearning4j.zoo.model.TinyYOLO;
 import org.deeplearning4j.zoo.model.UNet;
-import org.deeplearning4j.zoo.model.VGG16;
-import org.deeplearning4j.zoo.model.VGG19;
-import org.deeplearning4j.zoo.model.Xception;
 import org.deeplearning4j.zoo.model.YOLO2;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
+import io.github.lsq4j.ZooNetworks;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -53,7 +42,6 @@ import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.dataset.adapter.SingletonDataSetIterator;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
-import org.nd4j.linalg.learning.config.Sgd;
 import org.nd4j.linalg.lossfunctions.LossFunctions;
 
 /**
@@ -88,51 +76,9 @@ class ZooMatrixTest {
         Nd4j.getRandom().setSeed(SEED);
     }
 
-    /**
-     * The zoo's vision networks, each at the smallest square input it accepts: 1x1 for those whose
-     * convolutions and pools all pad (Same mode), else where a kernel, a pool or UNet's skip connections
-     * first fit.
-     */
-    enum Zoo {
-        ALEX_NET(43, s -> AlexNet.builder().numClasses(CLASSES).inputShape(shape(s)).build().init()),
-        DARKNET19(1, s -> Darknet19.builder().numClasses(CLASSES).inputShape(shape(s)).build().init()),
-        FACE_NET_NN4_SMALL2(1, s -> FaceNetNN4Small2.builder().numClasses(CLASSES).inputShape(shape(s)).build().init()),
-        INCEPTION_RES_NET_V1(75, s -> InceptionResNetV1.builder().numClasses(CLASSES).inputShape(shape(s)).build()
-                .init()),
-        /** The zoo's ResNet50 with its pooling fixed ({@link ZooModels}): the zoo's own fails below 132x132. */
-        RES_NET50(32, s -> ZooModels.initResNet50(CLASSES, 3, s, s, 42, new Sgd(0.01))),
-        /** The zoo's SimpleCNN ends in a softmax ActivationLayer, which DL4J cannot fit: a LossLayer is added. */
-        SIMPLE_CNN(1, s -> withLossLayer(SimpleCNN.builder().numClasses(CLASSES).inputShape(shape(s)).build().init())),
-        SQUEEZE_NET(23, s -> SqueezeNet.builder().numClasses(CLASSES).inputShape(shape(s)).build().init()),
-        TINY_YOLO(1, s -> TinyYOLO.builder().numClasses(CLASSES).inputShape(shape(s)).build().init()),
-        UNET(16, s -> UNet.builder().numClasses(CLASSES).inputShape(shape(s)).build().init()),
-        VGG_16(1, s -> VGG16.builder().numClasses(CLASSES).inputShape(shape(s)).build().init()),
-        VGG_19(1, s -> VGG19.builder().numClasses(CLASSES).inputShape(shape(s)).build().init()),
-        XCEPTION(7, s -> Xception.builder().numClasses(CLASSES).inputShape(shape(s)).build().init()),
-        YOLO_2(17, s -> YOLO2.builder().numClasses(CLASSES).inputShape(shape(s)).build().init());
-
-        final int size;
-        final IntFunction<Model> factory;
-
-        Zoo(int size, IntFunction<Model> factory) {
-            this.size = size;
-            this.factory = factory;
-        }
-
-        private static int[] shape(int size) {
-            return new int[] {3, size, size};
-        }
-
-        private static MultiLayerNetwork withLossLayer(Model net) {
-            return new TransferLearning.Builder((MultiLayerNetwork) net)
-                    .fineTuneConfiguration(new FineTuneConfiguration.Builder().build()).addLayer(new LossLayer.Builder(LossFunctions.LossFunction.MCXENT)
-                    .activation(Activation.IDENTITY).build()).build();
-        }
-    }
-
     @ParameterizedTest(name = "{0}")
-    @EnumSource(Zoo.class)
-    void convertsTrainsRestoresAndExports(Zoo net) throws Exception {
+    @EnumSource(ZooNetworks.class)
+    void convertsTrainsRestoresAndExports(ZooNetworks net) throws Exception {
         run(net);
     }
 
@@ -144,7 +90,7 @@ class ZooMatrixTest {
         assertTrue(e.getMessage().contains("no inputs have been set"), e.getMessage());
     }
 
-    private void run(Zoo zoo) throws Exception {
+    private void run(ZooNetworks zoo) throws Exception {
         long start = System.nanoTime();
         Model floatNet = zoo.factory.apply(zoo.size);
         INDArray x = Nd4j.rand(DataType.FLOAT, BATCH, 3, zoo.size, zoo.size);
@@ -307,7 +253,7 @@ class ZooMatrixTest {
      * weight parameters), the layer kinds with weights left in float, the exported file against the float
      * one, the largest difference.
      */
-    private static void writeRow(Zoo zoo, Model floatNet, Model lsq, long floatBytes, long lsqBytes,
+    private static void writeRow(ZooNetworks zoo, Model floatNet, Model lsq, long floatBytes, long lsqBytes,
                                  Comparison trained, double seconds) throws IOException {
         long weights = 0;
         for (Layer l : layers(floatNet)) {

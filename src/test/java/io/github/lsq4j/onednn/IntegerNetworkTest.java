@@ -1,5 +1,6 @@
 package io.github.lsq4j.onednn;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -42,6 +43,49 @@ class IntegerNetworkTest {
             }
         }
         return lsq;
+    }
+
+    /**
+     * Asserts that two outputs of one network agree: the same class (over axis 1) and values within 1 % of the
+     * largest, for all but one example in eight. What may differ: where a layer's output lands within float
+     * rounding of a quantizer's rounding boundary (x.5 steps), the float path (float sums in ND4J's order) and
+     * the integer path (exact sums; oneDNN rounds ties to even, lsq4j away from zero) can pick neighbouring
+     * codes, and the difference carries through the layers after it.
+     */
+    static void assertAgrees(INDArray expected, INDArray actual, String what) {
+        assertAgrees(expected, actual, what, 1e-2);
+    }
+
+    /**
+     * Asserts that two outputs of one network agree: the same class (over axis 1) for all but one example in
+     * eight, and as many within {@code tolerance} of the largest value, when it is positive. What may differ:
+     * where a layer's output lands within float rounding of a quantizer's rounding boundary (x.5 steps), the
+     * float path (float sums in ND4J's order) and the integer path (exact sums; oneDNN rounds ties to even,
+     * lsq4j away from zero) can pick neighbouring codes, and the difference carries through the layers after it:
+     * in a deep untrained network on random inputs, far.
+     */
+    static void assertAgrees(INDArray expected, INDArray actual, String what, double tolerance) {
+        assertArrayEquals(expected.shape(), actual.shape(), what);
+        long n = expected.size(0);
+        long same = 0;
+        long close = 0;
+        for (long i = 0; i < n; i++) {
+            INDArray e = expected.slice(i);
+            INDArray a = actual.slice(i);
+            if (e.rank() == 1 ? e.argMax().getInt(0) == a.argMax().getInt(0) : e.argMax(0).equals(a.argMax(0))) {
+                same++;
+            }
+            if (e.sub(a).amaxNumber().doubleValue() <= tolerance * Math.max(1e-6, e.amaxNumber().doubleValue())) {
+                close++;
+            }
+        }
+        System.out.printf("%s: %d of %d examples the same class, %d within %.0e; largest difference %.3g of %.3g%n", what,
+                same, n, close, tolerance, expected.sub(actual).amaxNumber().doubleValue(),
+                expected.amaxNumber().doubleValue());
+        assertTrue(same * 8 >= n * 7, what + ": " + same + " of " + n + " the same class");
+        if (tolerance > 0) {
+            assertTrue(close * 8 >= n * 7, what + ": " + close + " of " + n + " within " + tolerance);
+        }
     }
 
     @Test
