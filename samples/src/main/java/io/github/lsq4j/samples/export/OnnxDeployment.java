@@ -100,7 +100,18 @@ public final class OnnxDeployment {
      */
     public static ComputationGraph fineTune(ComputationGraph fp, int bits, LabeledImages train, int trainImages,
                                             long seed) {
-        QuantizationPolicy policy = QuantizationPolicy.paper(bits);
+        return fineTune(fp, QuantizationPolicy.paper(bits), train, trainImages, seed);
+    }
+
+    /**
+     * Converts a float network with {@code policy} (e.g. {@code QuantizationPolicy.builder(bits)
+     * .perChannelWeights(true).build()} for one weight step per output channel), calibrates its input steps,
+     * fine-tunes it for one epoch on {@code trainImages} images with the paper's recipe.
+     *
+     * @return the LSQ network
+     */
+    public static ComputationGraph fineTune(ComputationGraph fp, QuantizationPolicy policy, LabeledImages train,
+                                            int trainImages, long seed) {
         ComputationGraph lsq = LsqConverter.convert(fp, policy);
         LsqLayers.calibrate(lsq, trainIterator(train, BATCH, seed), 1);
         lsq = LsqRecipe.paper(policy).applyTo(lsq, batches(trainImages));
