@@ -6,6 +6,7 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import io.github.lsq4j.layers.IntegerKernel;
 import org.deeplearning4j.nn.api.Model;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -107,7 +108,12 @@ public final class IntegerNetwork implements AutoCloseable {
      * @return one new float array per network output
      */
     public INDArray[] output(INDArray[] inputs) {
-        return run(inputs, new INDArray[program.outputs.size()]);
+        try {
+            return run(inputs, new INDArray[program.outputs.size()]);
+        } catch (IntegerKernel.NonFiniteInputException e) {
+            throw new IllegalArgumentException("an input holds NaN or infinite values (" + e.getMessage()
+                    + "); its quantizer would clamp them into range and hide them", e);
+        }
     }
 
     /**

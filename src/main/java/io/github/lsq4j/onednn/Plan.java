@@ -18,6 +18,9 @@ import org.nd4j.linalg.factory.Nd4j;
  * native object it makes; {@link #close} frees them.
  */
 final class Plan implements AutoCloseable {
+    /** Plans made and not yet closed, in this JVM: what the tests of native-memory ownership count. */
+    private static final java.util.concurrent.atomic.AtomicLong OPEN = new java.util.concurrent.atomic.AtomicLong();
+
     final long batch;
     final NativeOwner owner = new NativeOwner();
     private final Map<Value, memory> memories = new IdentityHashMap<>();
@@ -51,6 +54,12 @@ final class Plan implements AutoCloseable {
             owner.close();
             throw e;
         }
+        OPEN.incrementAndGet();
+    }
+
+    /** @return how many plans are open (made and not closed) in this JVM */
+    static long openPlans() {
+        return OPEN.get();
     }
 
     /** @return the memory of a value in this plan */
@@ -127,6 +136,9 @@ final class Plan implements AutoCloseable {
 
     @Override
     public void close() {
-        owner.close();
+        if (!owner.isClosed()) {
+            owner.close();
+            OPEN.decrementAndGet();
+        }
     }
 }
