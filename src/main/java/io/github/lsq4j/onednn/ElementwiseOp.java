@@ -66,6 +66,15 @@ final class ElementwiseOp extends Op implements Fusable {
         return op;
     }
 
+    /** {@code x * factor}: DL4J's {@code ScaleVertex}. */
+    static ElementwiseOp scale(String layer, Value x, Value output, float factor) {
+        ElementwiseOp op = new ElementwiseOp(layer, Kind.SCALE_SHIFT, "scale", dnnl.algorithm.binary_mul,
+                new float[] {factor}, null);
+        op.inputs.add(x);
+        op.output = output;
+        return op;
+    }
+
     /** {@code f(x)}, from its post-ops alone: an activation.*/
     static ElementwiseOp identity(String layer, String what, Value x, Value output) {
         ElementwiseOp op = new ElementwiseOp(layer, Kind.FUNCTION, what, dnnl.algorithm.binary_mul, new float[] {1f}, null);

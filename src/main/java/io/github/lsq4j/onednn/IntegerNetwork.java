@@ -31,7 +31,8 @@ import org.slf4j.LoggerFactory;
  * {@code LsqDense}, {@code LsqOutputLayer}, {@code ConvolutionLayer}, {@code DenseLayer}, {@code OutputLayer},
  * {@code BatchNormalization}, {@code ActivationLayer}, {@code LossLayer}, {@code DropoutLayer},
  * {@code SubsamplingLayer} (max, average), {@code GlobalPoolingLayer} (average, max), {@code ZeroPaddingLayer}
- * before a convolution, {@code ElementWiseVertex} (add) and the CNN-to-dense preprocessor. Anything else is
+ * before a convolution, {@code DepthwiseConvolution2D}, {@code SeparableConvolution2D}, {@code ElementWiseVertex} (add),
+ * {@code MergeVertex}, {@code ScaleVertex}, the CNN-to-dense preprocessor and the dense-to-CNN one on an input of its shape. Anything else is
  * refused by {@link #compile}, naming the layer and its kind.
  *
  * <p>Threads and memory: one call of {@link #output} runs on oneDNN's OpenMP threads ({@code OMP_NUM_THREADS},

@@ -20,6 +20,8 @@ import org.deeplearning4j.nn.conf.InputPreProcessor;
 import org.deeplearning4j.nn.conf.graph.ElementWiseVertex;
 import org.deeplearning4j.nn.conf.graph.GraphVertex;
 import org.deeplearning4j.nn.conf.graph.LayerVertex;
+import org.deeplearning4j.nn.conf.graph.MergeVertex;
+import org.deeplearning4j.nn.conf.graph.ScaleVertex;
 import org.deeplearning4j.nn.conf.graph.PreprocessorVertex;
 import org.deeplearning4j.nn.conf.layers.ActivationLayer;
 import org.deeplearning4j.nn.conf.layers.BaseLayer;
@@ -169,12 +171,30 @@ final class NetworkCompiler {
             }
             return sum;
         }
+        if (vertex instanceof ScaleVertex sv) {
+            Value x = resolved(name, single(name, inputs));
+            return program.add(ElementwiseOp.scale(name, x, new Value(name, x.dims), (float) sv.getScaleFactor())).output;
+        }
+        if (vertex instanceof MergeVertex) {
+            List<Value> parts = inputs.stream().map(v -> resolved(name, v)).toList();
+            long channels = 0;
+            for (Value part : parts) {
+                if (part.dims.length != parts.get(0).dims.length || (part.isSpatial() && (part.dims[1] != parts.get(0).dims[1]
+                        || part.dims[2] != parts.get(0).dims[2]))) {
+                    throw new IllegalArgumentException("vertex '" + name + "': merges " + parts + " of different shapes");
+                }
+                channels += part.channels();
+            }
+            long[] dims = parts.get(0).dims.clone();
+            dims[0] = channels;
+            return program.add(new ConcatOp(name, parts, new Value(name, dims))).output;
+        }
         if (vertex instanceof PreprocessorVertex pv) {
             return preProcessor(pv.getPreProcessor(), name, single(name, inputs));
         }
         throw new IllegalArgumentException("vertex '" + name + "': kind " + vertex.getClass().getSimpleName()
                 + (vertex instanceof ElementWiseVertex ew ? " (" + ew.getOp() + ")" : "")
-                + " has no integer kernel (compiled: layers, ElementWiseVertex Add, PreprocessorVertex)");
+                + " has no integer kernel (compiled: layers, ElementWiseVertex Add, MergeVertex, ScaleVertex, PreprocessorVertex)");
     }
 
     private static Value single(String name, List<Value> inputs) {
@@ -545,12 +565,5 @@ final class NetworkCompiler {
         if (!java.util.Arrays.equals(a.dims, b.dims)) {
             throw new IllegalArgumentException("vertex '" + name + "': adds " + a + " and " + b + " of different shapes");
         }
-    }
-
-    /** For tests and messages: the kinds this compiler translates. */
-    static List<String> compiledKinds() {
-        List<String> kinds = new ArrayList<>(TABLE.keySet().stream().map(Class::getSimpleName).sorted().toList());
-        kinds.add("ElementWiseVertex(Add)");
-        return kinds;
     }
 }

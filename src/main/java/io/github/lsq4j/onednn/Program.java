@@ -46,7 +46,7 @@ final class Program {
     /** A batch norm whose input only it reads, computed by a layer with nothing fused yet, joins that layer. */
     private void foldBatchNorms() {
         for (Op op : new ArrayList<>(ops)) {
-            if (op instanceof ElementwiseOp bn && bn.kind == ElementwiseOp.Kind.SCALE_SHIFT
+            if (op instanceof ElementwiseOp bn && bn.kind == ElementwiseOp.Kind.SCALE_SHIFT && bn.shift != null
                     && bn.inputs.get(0).producer instanceof LinearOp layer && layer.postOps().isEmpty()
                     && bn.inputs.get(0).soleConsumer() == bn) {
                 layer.foldScaleShift(bn.constant, bn.shift);
@@ -104,8 +104,9 @@ final class Program {
     private void keepCodes() {
         for (int i = ops.size() - 1; i >= 0; i--) {
             Value v = ops.get(i).output;
-            if (v == null || v.networkOutput || v.consumers.isEmpty()) {
-                continue;
+            if (v == null || v.networkOutput || v.consumers.isEmpty() || v.producer instanceof ConcatOp
+                    || v.producer instanceof SoftmaxOp) {
+                continue; // (a concat and a softmax write float only)
             }
             Codes common = null;
             for (Op reader : v.consumers) {

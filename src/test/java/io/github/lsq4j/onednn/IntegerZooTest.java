@@ -35,7 +35,7 @@ class IntegerZooTest {
     private static final int IMAGES = 8;
     /** The networks that compile. */
     private static final Set<ZooNetworks> COMPILED = EnumSet.of(ZooNetworks.DARKNET19, ZooNetworks.RES_NET50,
-            ZooNetworks.SIMPLE_CNN, ZooNetworks.VGG_16, ZooNetworks.VGG_19, ZooNetworks.XCEPTION);
+            ZooNetworks.SIMPLE_CNN, ZooNetworks.SQUEEZE_NET, ZooNetworks.VGG_16, ZooNetworks.VGG_19, ZooNetworks.XCEPTION);
 
     @BeforeEach
     void floatPrecisionAndFixedSeed() {
