@@ -119,23 +119,11 @@ final class FusedCpuQuantizer {
      * @return how many elements of {@code v} are NaN or infinite (counted in the same pass)
      */
     static long quantize(INDArray v, float[] steps, long inner, QuantRange range, INDArray out) {
-        Layout layout = new Layout(steps, inner, range);
-        FloatBuffer in = floats(v);
         FloatBuffer to = floats(out);
-        return tasks(v.length()).mapToLong(task -> {
-            Chunk chunk = new Chunk(layout, task.from);
-            long nonFinite = 0;
-            for (long start = task.from; start < task.to; start += CHUNK) {
-                int n = (int) Math.min(CHUNK, task.to - start);
-                chunk.next(n);
-                in.get((int) start, chunk.x, 0, n);
-                nonFinite += ChunkKernels.countNonFinite(chunk.x, n);
-                chunk.codes(n);
-                ChunkKernels.multiply(chunk.code, chunk.step, n, chunk.x);
-                to.put((int) start, chunk.x, 0, n);
-            }
-            return nonFinite;
-        }).sum();
+        return forwardPass(v, new Layout(steps, inner, range), () -> (chunk, start, n) -> {
+            ChunkKernels.multiply(chunk.code, chunk.step, n, chunk.x);
+            to.put((int) start, chunk.x, 0, n);
+        });
     }
 
     /**
@@ -149,11 +137,32 @@ final class FusedCpuQuantizer {
      * @return how many elements of {@code v} are NaN or infinite (counted in the same pass)
      */
     static long codes(INDArray v, float step, QuantRange range, ByteBuffer out) {
-        Layout layout = new Layout(new float[] {step}, v.length(), range);
+        return forwardPass(v, new Layout(new float[] {step}, v.length(), range), () -> {
+            byte[] bytes = new byte[CHUNK];
+            return (chunk, start, n) -> {
+                ChunkKernels.toBytes(chunk.code, n, bytes);
+                out.put((int) start, bytes, 0, n);
+            };
+        });
+    }
+
+    /** What a forward pass does with each chunk's codes: writes them out, as values or as bytes. */
+    private interface ChunkWriter {
+        void write(Chunk chunk, long start, int n);
+    }
+
+    /**
+     * The forward pass's loop: each task reads its chunks of {@code v}, counts the non-finite elements, computes
+     * the codes and hands them to its writer.
+     *
+     * @param writers makes one writer per task (a writer may keep buffers of its own)
+     * @return how many elements of {@code v} are NaN or infinite
+     */
+    private static long forwardPass(INDArray v, Layout layout, java.util.function.Supplier<ChunkWriter> writers) {
         FloatBuffer in = floats(v);
         return tasks(v.length()).mapToLong(task -> {
             Chunk chunk = new Chunk(layout, task.from);
-            byte[] bytes = new byte[CHUNK];
+            ChunkWriter writer = writers.get();
             long nonFinite = 0;
             for (long start = task.from; start < task.to; start += CHUNK) {
                 int n = (int) Math.min(CHUNK, task.to - start);
@@ -161,8 +170,7 @@ final class FusedCpuQuantizer {
                 in.get((int) start, chunk.x, 0, n);
                 nonFinite += ChunkKernels.countNonFinite(chunk.x, n);
                 chunk.codes(n);
-                ChunkKernels.toBytes(chunk.code, n, bytes);
-                out.put((int) start, bytes, 0, n);
+                writer.write(chunk, start, n);
             }
             return nonFinite;
         }).sum();
