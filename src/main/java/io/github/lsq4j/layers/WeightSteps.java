@@ -1,5 +1,6 @@
 package io.github.lsq4j.layers;
 
+import io.github.lsq4j.op.EagerQuantizer;
 import io.github.lsq4j.quant.LsqMath;
 import java.util.Map;
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
@@ -66,9 +67,18 @@ final class WeightSteps {
         ensureInitialized(layer);
         INDArray w = layer.getParam(LsqLayerConfig.WEIGHT_KEY);
         INDArray sw = layer.getParam(LsqLayerConfig.WEIGHT_STEP_KEY).dup().reshape(c.numWeightSteps());
+        for (long i = 0; i < sw.length(); i++) {
+            if (sw.getDouble(i) < LsqMath.MIN_STEP) { // the steps the layer computes with (NaN stays, and is refused)
+                sw.putScalar(i, LsqMath.MIN_STEP);
+            }
+        }
         INDArray codes;
         try {
-            codes = LsqMath.codes(w, c.getWeightQuantizer(), sw);
+            // the codes of the weights the layer computes with (its quantizer in its data type): in float, v * (1/s)
+            // can land on the other side of a tie than in LsqMath's double; re-quantizing those values is exact
+            INDArray quantized = EagerQuantizer.quantize(w, layer.getParam(LsqLayerConfig.WEIGHT_STEP_KEY),
+                    c.getWeightQuantizer(), w.ulike());
+            codes = LsqMath.codes(quantized, c.getWeightQuantizer(), sw);
         } catch (IllegalArgumentException e) {
             throw new IllegalStateException(c.describe() + ": " + e.getMessage() + " (did training diverge?)", e);
         }
