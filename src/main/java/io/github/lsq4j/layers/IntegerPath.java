@@ -10,7 +10,8 @@ import org.nd4j.linalg.factory.Nd4j;
 /**
  * A layer's integer inference path: the {@link IntegerKernel} of its current parameters, kept while they are
  * unchanged (the rule of {@link QuantizedWeights}: weights, steps and bias compared by content on every pass,
- * since DL4J changes parameters in place by paths that tell no layer) and for the last input shape.
+ * since DL4J changes parameters in place by paths that tell no layer) and for the last input shape. Calls are
+ * serialized: a network's {@code output} may be called from several threads, and the kernel is replaced in place.
  */
 final class IntegerPath {
     private final QuantizedLayer layer;
@@ -31,7 +32,7 @@ final class IntegerPath {
      * @return false if the float path must run: no kernels, the input step not initialized, calibration running,
      *         or data that is not float
      */
-    boolean forward(INDArray x, INDArray out) {
+    synchronized boolean forward(INDArray x, INDArray out) {
         IntegerKernelProvider provider = IntegerInference.active();
         LsqLayerConfig conf = layer.lsqConf();
         if (provider == null || !conf.isQuantizeInputs() || !conf.isQuantizeWeights()
@@ -58,7 +59,7 @@ final class IntegerPath {
     }
 
     /** Frees the kernel. */
-    void close() {
+    synchronized void close() {
         if (kernel != null) {
             kernel.close();
             kernel = null;
