@@ -1,26 +1,37 @@
 package io.github.lsq4j.onednn;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.lsq4j.convert.ConvertTestNets;
 import io.github.lsq4j.convert.LsqConverter;
 import io.github.lsq4j.convert.QuantizationPolicy;
+import io.github.lsq4j.layers.IntegerInference;
 import io.github.lsq4j.layers.LsqLayers;
-import org.nd4j.linalg.dataset.adapter.SingletonDataSetIterator;
+import java.util.Arrays;
+import java.util.function.Supplier;
+import java.util.stream.Stream;
 import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.dataset.adapter.SingletonDataSetIterator;
 import org.nd4j.linalg.factory.Nd4j;
 
-/** The compiled integer network computes what the trained LSQ network computes on its float path. */
+/**
+ * The compiled integer network computes what the trained LSQ network computes on its float path: small networks
+ * of every fused pattern (convolution, pooling and dense in a MultiLayerNetwork with the CNN-to-dense flattening,
+ * batch norms folded, residual sums, depthwise, separable and dilated convolutions) at 8, 4 and 2 bits; bad
+ * inputs are refused.
+ */
 class IntegerNetworkTest {
 
     @BeforeEach
@@ -52,10 +63,6 @@ class IntegerNetworkTest {
      * the integer path (exact sums; oneDNN rounds ties to even, lsq4j away from zero) can pick neighbouring
      * codes, and the difference carries through the layers after it.
      */
-    static void assertAgrees(INDArray expected, INDArray actual, String what) {
-        assertAgrees(expected, actual, what, 1e-2);
-    }
-
     /**
      * Asserts that two outputs of one network agree: the same class (over axis 1) for all but one example in
      * eight, and as many within {@code tolerance} of the largest value, when it is positive. What may differ:
@@ -88,31 +95,70 @@ class IntegerNetworkTest {
         }
     }
 
-    @Test
-    void residualGraphAt4Bits() {
-        INDArray x = Nd4j.rand(DataType.FLOAT, 16, 1, 12, 12);
-        ComputationGraph net = trained(LsqConverter.convert(ConvertTestNets.residual(3, DataType.FLOAT),
-                QuantizationPolicy.paper(4)), x, 5, 3);
-        try (IntegerNetwork compiled = IntegerNetwork.compile(net, 1, 12, 12)) {
-            System.out.println(compiled);
-            INDArray expected = net.outputSingle(x);
-            INDArray actual = compiled.output(x);
-            System.out.println(expected.getRow(0) + "\n" + actual.getRow(0));
-            assertEquals(expected.argMax(1), actual.argMax(1));
+    /** A small network to convert, with its input shape. */
+    enum Net {
+        LE_NET(new long[] {1, 28, 28}, 10, () -> ConvertTestNets.leNet(3, DataType.FLOAT)),
+        MLP(new long[] {1, 28, 28}, 10, () -> ConvertTestNets.mlp(3)),
+        RESIDUAL(new long[] {1, 12, 12}, 5, () -> ConvertTestNets.residual(3, DataType.FLOAT)),
+        DEPTHWISE(new long[] {1, 12, 12}, 5, () -> ConvertTestNets.depthwise(3, DataType.FLOAT)),
+        SEPARABLE_DILATED(new long[] {2, 12, 12}, 3, () -> ConvertTestNets.separable(3, DataType.FLOAT));
+
+        final long[] shape;
+        final int classes;
+        final Supplier<Model> factory;
+
+        Net(long[] shape, int classes, Supplier<Model> factory) {
+            this.shape = shape;
+            this.classes = classes;
+            this.factory = factory;
+        }
+    }
+
+    static Stream<Arguments> cases() {
+        return Arrays.stream(Net.values()).flatMap(net -> Stream.of(
+                Arguments.of(net, QuantizationPolicy.paper(4), "4 bits, per tensor"),
+                Arguments.of(net, QuantizationPolicy.builder(2).perChannelWeights(true)
+                        .build(), "2 bits, per channel"),
+                Arguments.of(net, QuantizationPolicy.builder(8).build(), "8 bits")));
+    }
+
+    /** Converted, calibrated and trained a few steps; then the compiled network predicts what the network does. */
+    @ParameterizedTest(name = "{0}, {2}")
+    @MethodSource("cases")
+    void computesWhatTheFloatPathComputes(Net net, QuantizationPolicy policy, String what) {
+        long[] batch = new long[net.shape.length + 1];
+        batch[0] = 32;
+        System.arraycopy(net.shape, 0, batch, 1, net.shape.length);
+        INDArray x = Nd4j.rand(DataType.FLOAT, batch);
+        Model floatNet = net.factory.get();
+        Model lsq = trained(floatNet instanceof MultiLayerNetwork m ? LsqConverter.convert(m, policy)
+                : LsqConverter.convert((ComputationGraph) floatNet, policy), x, net.classes, 3);
+        IntegerInference.setEnabled(false);
+        try (IntegerNetwork compiled = IntegerNetwork.compile(lsq, net.shape)) {
+            INDArray expected = lsq instanceof MultiLayerNetwork m ? m.output(x) : ((ComputationGraph) lsq).outputSingle(x);
+            assertAgrees(expected, compiled.output(x), net + ", " + what, 1e-4);
+        } finally {
+            IntegerInference.setEnabled(true);
         }
     }
 
     @Test
-    void leNetAt4Bits() {
-        INDArray x = Nd4j.rand(DataType.FLOAT, 16, 1, 28, 28);
-        MultiLayerNetwork net = trained(LsqConverter.convert(ConvertTestNets.leNet(3, DataType.FLOAT),
-                QuantizationPolicy.paper(4)), x, 10, 3);
+    void refusesInputsOfAnotherShapeAndNetworksWithoutCalibration() {
+        INDArray x = Nd4j.rand(DataType.FLOAT, 4, 1, 28, 28);
+        MultiLayerNetwork uncalibrated = LsqConverter.convert(ConvertTestNets.leNet(3, DataType.FLOAT),
+                QuantizationPolicy.paper(4));
+        IllegalStateException notCalibrated = assertThrows(IllegalStateException.class,
+                () -> IntegerNetwork.compile(uncalibrated, 1, 28, 28));
+        assertTrue(notCalibrated.getMessage().contains("input step is not initialized"), notCalibrated.getMessage());
+        MultiLayerNetwork net = trained(uncalibrated, x, 10, 0);
         try (IntegerNetwork compiled = IntegerNetwork.compile(net, 1, 28, 28)) {
-            System.out.println(compiled);
-            INDArray expected = net.output(x);
-            INDArray actual = compiled.output(x);
-            System.out.println(expected.getRow(0) + "\n" + actual.getRow(0));
-            assertEquals(expected.argMax(1), actual.argMax(1));
+            IllegalArgumentException shape = assertThrows(IllegalArgumentException.class,
+                    () -> compiled.output(Nd4j.rand(DataType.FLOAT, 4, 1, 27, 28)));
+            assertTrue(shape.getMessage().contains("expected [N, 1, 28, 28]"), shape.getMessage());
+            INDArray nan = x.dup();
+            nan.putScalar(5, Float.NaN);
+            IllegalArgumentException notFinite = assertThrows(IllegalArgumentException.class, () -> compiled.output(nan));
+            assertTrue(notFinite.getMessage().contains("NaN"), notFinite.getMessage());
         }
     }
 }
