@@ -41,12 +41,18 @@ class IntegerDeploymentTest {
             }
         }
         IntegerInferenceBenchmark.agreementTable(agreements).forEach(log::info);
+        List<String> below = new ArrayList<>();
         for (IntegerInferenceBenchmark.Agreement a : agreements) {
             String which = a.bits() + " bits, per " + (a.perChannel() ? "channel" : "tensor") + ": ";
-            assertTrue(a.layerAgreement() >= 0.999, which + "the int8 layers differ from the float path on "
-                    + a.layerDiffers() + " of " + a.images() + " images");
-            assertTrue(a.compiledAgreement() >= 0.999, which + "IntegerNetwork differs from the float path on "
-                    + a.compiledDiffers() + " of " + a.images() + " images");
+            if (a.layerAgreement() < 0.999) {
+                below.add(which + "the int8 layers differ from the float path on " + a.layerDiffers() + " of "
+                        + a.images() + " images");
+            }
+            if (a.compiledAgreement() < 0.999) {
+                below.add(which + "IntegerNetwork differs from the float path on " + a.compiledDiffers() + " of "
+                        + a.images() + " images");
+            }
         }
+        assertTrue(below.isEmpty(), "top-1 agreement below 99.9 %:\n" + String.join("\n", below));
     }
 }
