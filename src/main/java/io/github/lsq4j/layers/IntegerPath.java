@@ -44,11 +44,11 @@ final class IntegerPath {
         INDArray params = layer.params();
         if (kernel == null || !Arrays.equals(shape, kernelShape) || !ArrayEquality.sameValues(params, keptParams)) {
             close();
-            kernel = provider.kernel(layer, shape);
-            kernelShape = shape;
             try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+                kernel = provider.kernel(layer, shape); // what it keeps outlives this pass's workspaces
                 keptParams = params.dup('c');
             }
+            kernelShape = shape;
         }
         try {
             kernel.forward(x, out);

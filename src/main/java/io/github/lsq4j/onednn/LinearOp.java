@@ -13,7 +13,9 @@ import org.bytedeco.dnnl.primitive_attr;
 import org.bytedeco.dnnl.primitive_desc;
 import org.bytedeco.dnnl.reorder;
 import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * A convolution or a dense layer, as one oneDNN primitive with everything that follows it fused in.
@@ -58,7 +60,9 @@ final class LinearOp extends Op implements Fusable {
         super(layer);
         this.convolution = geometry != null;
         this.outChannels = output.channels();
-        this.weights = weights.dup('c');
+        try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+            this.weights = weights.dup('c'); // packed again for each new batch size: must outlive any workspace
+        }
         this.scale = scale;
         this.factor = new float[(int) outChannels];
         Arrays.fill(factor, 1f);

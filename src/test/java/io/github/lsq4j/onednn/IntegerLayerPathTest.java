@@ -58,6 +58,20 @@ class IntegerLayerPathTest {
         assertSameAsFloatPath(net, x);
     }
 
+    /**
+     * A layer's kernel outlives the pass that made it: a second batch size, planned later inside DL4J's
+     * workspaces, packs the weights the kernel kept (once packed from recycled workspace memory: wrong outputs).
+     */
+    @Test
+    void everyBatchSizeInAnyOrder() {
+        INDArray x = Nd4j.rand(DataType.FLOAT, 48, 1, 28, 28);
+        MultiLayerNetwork net = IntegerNetworkTest.trained(LsqConverter.convert(ConvertTestNets.mlp(3),
+                QuantizationPolicy.builder(8).build()), x, 10, 1);
+        for (int batch : new int[] {16, 48, 16, 5}) {
+            assertSameAsFloatPath(net, x.get(org.nd4j.linalg.indexing.NDArrayIndex.interval(0, batch)).dup());
+        }
+    }
+
     @Test
     void depthwiseGraph() {
         INDArray x = Nd4j.rand(DataType.FLOAT, 8, 1, 12, 12);
