@@ -7,6 +7,7 @@ import io.github.lsq4j.layers.LsqIntegerParams;
 import io.github.lsq4j.layers.LsqLayerConfig;
 import io.github.lsq4j.layers.LsqLayers;
 import io.github.lsq4j.layers.QuantizedLayer;
+import io.github.lsq4j.train.DecayedBatchNormalization;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.IdentityHashMap;
@@ -73,6 +74,7 @@ final class NetworkCompiler {
             Map.entry(DenseLayer.class, NetworkCompiler::floatDense),
             Map.entry(OutputLayer.class, NetworkCompiler::floatDense),
             Map.entry(BatchNormalization.class, NetworkCompiler::batchNorm),
+            Map.entry(DecayedBatchNormalization.class, NetworkCompiler::batchNorm), // the recipe's (LsqRecipe)
             Map.entry(ActivationLayer.class, (c, l, n, x) -> c.activation(n, x, ((ActivationLayer) l.conf().getLayer()).getActivationFn())),
             Map.entry(LossLayer.class, (c, l, n, x) -> c.activation(n, x, ((LossLayer) l.conf().getLayer()).getActivationFn())),
             Map.entry(DropoutLayer.class, (c, l, n, x) -> x),

@@ -9,6 +9,7 @@ import io.github.lsq4j.convert.LsqConverter;
 import io.github.lsq4j.convert.QuantizationPolicy;
 import io.github.lsq4j.layers.IntegerInference;
 import io.github.lsq4j.layers.LsqLayers;
+import io.github.lsq4j.train.LsqRecipe;
 import java.util.Arrays;
 import java.util.function.Supplier;
 import java.util.stream.Stream;
@@ -137,6 +138,22 @@ class IntegerNetworkTest {
         try (IntegerNetwork compiled = IntegerNetwork.compile(lsq, net.shape)) {
             INDArray expected = lsq instanceof MultiLayerNetwork m ? m.output(x) : ((ComputationGraph) lsq).outputSingle(x);
             assertAgrees(expected, compiled.output(x), net + ", " + what, 1e-4);
+        } finally {
+            IntegerInference.setEnabled(true);
+        }
+    }
+
+    /** The paper's recipe trains with {@code DecayedBatchNormalization}: folded as a stock batch norm. */
+    @Test
+    void compilesANetworkFineTunedWithThePapersRecipe() {
+        INDArray x = Nd4j.rand(DataType.FLOAT, 32, 1, 12, 12);
+        ComputationGraph lsq = LsqConverter.convert(ConvertTestNets.residual(3, DataType.FLOAT), QuantizationPolicy.paper(4));
+        lsq = LsqRecipe.paper(lsq).applyTo(lsq, 10);
+        trained(lsq, x, 5, 3);
+        IntegerInference.setEnabled(false);
+        try (IntegerNetwork compiled = IntegerNetwork.compile(lsq, 1, 12, 12)) {
+            assertTrue(compiled.toString().contains("stem_bn"), compiled.toString());
+            assertAgrees(lsq.outputSingle(x), compiled.output(x), "residual, the paper's recipe", 1e-4);
         } finally {
             IntegerInference.setEnabled(true);
         }

@@ -12,7 +12,6 @@ import io.github.lsq4j.samples.SampleCli;
 import io.github.lsq4j.samples.data.FashionMnist;
 import io.github.lsq4j.samples.data.ImageClassificationIterator;
 import io.github.lsq4j.samples.data.LabeledImages;
-import io.github.lsq4j.train.LsqRecipe;
 import io.github.lsq4j.train.ModelFiles;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -238,7 +237,7 @@ public final class IntegerInferenceBenchmark implements SampleCli.Checked {
         double compiledMax = 0;
         ImageClassificationIterator it = ImageClassificationIterator.builder(test, EVAL_BATCH)
                 .normalize(FashionMnist.MEAN, FashionMnist.STD).limit(images).build();
-        try (IntegerNetwork compiled = compile(lsq)) {
+        try (IntegerNetwork compiled = IntegerNetwork.compile(lsq, 1, 28, 28)) {
             while (it.hasNext()) {
                 DataSet batch = it.next();
                 INDArray x = batch.getFeatures();
@@ -266,18 +265,6 @@ public final class IntegerInferenceBenchmark implements SampleCli.Checked {
         }
         return new Agreement(network, bits, perChannel, images, floatCorrect, layerCorrect, layerDiffers,
                 compiledCorrect, compiledDiffers, layerMax, compiledMax);
-    }
-
-    /**
-     * Compiles a fine-tuned 28x28 network. The copy with stock batch-norm layers is a workaround: the paper's
-     * recipe trains with {@code DecayedBatchNormalization} (DL4J's layer with weight decay on gamma and beta, the
-     * same runtime layer and parameters), which {@code IntegerNetwork.compile} does not accept yet.
-     *
-     * @param lsq the network
-     * @return it compiled
-     */
-    static IntegerNetwork compile(ComputationGraph lsq) {
-        return IntegerNetwork.compile(LsqRecipe.fullPrecision().withBatchNormDecay(false).applyTo(lsq, 1), 1, 28, 28);
     }
 
     private static int[] classes(INDArray scores) {
@@ -345,7 +332,7 @@ public final class IntegerInferenceBenchmark implements SampleCli.Checked {
                 cells.get(names[1]).add(cell(x -> lsq.outputSingle(x), one, batch, seconds));
                 IntegerInference.setEnabled(true);
                 cells.get(names[2]).add(cell(x -> lsq.outputSingle(x), one, batch, seconds));
-                try (IntegerNetwork compiled = compile(lsq)) {
+                try (IntegerNetwork compiled = IntegerNetwork.compile(lsq, 1, 28, 28)) {
                     log("ResNet-%d, %d-bit: %s", depth, bits, compiled);
                     cells.get(names[3]).add(cell(compiled::output, one, batch, seconds));
                 }
