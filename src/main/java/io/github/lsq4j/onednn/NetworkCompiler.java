@@ -452,9 +452,11 @@ final class NetworkCompiler {
         double[] m = mean.castTo(DataType.DOUBLE).data().asDouble();
         double[] std = new double[n];
         if (conf.isUseLogStd()) {
+            // DL4J keeps log10 of the running std, and at inference takes sqrt(std^2 + eps), as the ONNX export does
             double[] log = layer.getParam(BatchNormalizationParamInitializer.GLOBAL_LOG_STD).castTo(DataType.DOUBLE).data().asDouble();
             for (int c = 0; c < n; c++) {
-                std[c] = Math.pow(10, log[c]);
+                double runningStd = Math.pow(10, log[c]);
+                std[c] = Math.sqrt(runningStd * runningStd + conf.getEps());
             }
         } else {
             double[] var = layer.getParam(BatchNormalizationParamInitializer.GLOBAL_VAR).castTo(DataType.DOUBLE).data().asDouble();
@@ -467,16 +469,22 @@ final class NetworkCompiler {
         double[] beta = conf.isLockGammaBeta() ? filled(n, conf.getBeta())
                 : layer.getParam(BatchNormalizationParamInitializer.BETA).castTo(DataType.DOUBLE).data().asDouble();
         float[] factor = new float[n];
-        float[] shift = new float[n];
         for (int c = 0; c < n; c++) {
-            double a = gamma[c] / std[c];
-            factor[c] = (float) a;
-            shift[c] = (float) (beta[c] - a * m[c]);
+            factor[c] = (float) (gamma[c] / std[c]);
         }
         if (input.channels() != n) {
             throw new IllegalArgumentException("layer " + name + ": " + n + " channels, but it reads " + input);
         }
-        return program.add(ElementwiseOp.scaleShift(name, input, new Value(name, input.dims), factor, shift)).output;
+        BatchNorm bn = new BatchNorm(toFloats(m), factor, toFloats(beta));
+        return program.add(ElementwiseOp.batchNorm(name, input, new Value(name, input.dims), bn)).output;
+    }
+
+    private static float[] toFloats(double[] v) {
+        float[] f = new float[v.length];
+        for (int i = 0; i < v.length; i++) {
+            f[i] = (float) v[i];
+        }
+        return f;
     }
 
     private static double[] filled(int n, double v) {
