@@ -10,7 +10,7 @@ import org.bytedeco.dnnl.memory;
 /**
  * An elementwise op that no layer could take in as a post-op, as one oneDNN binary primitive:
  * {@code y = x0 (op) x1}, where {@code x1} is a second tensor of the same shape (a residual sum of two
- * computed tensors), a per-channel vector (a batch norm's negated mean, then its factor and shift as post-ops), or the scalar
+ * computed tensors), a per-channel vector (a batch norm's factor, then its shift as a post-op), or the scalar
  * 1 (a lone activation, or a quantizer: {@code x * (1/s)}, clamped, rounded when written as codes). Its
  * {@link PostOp}s follow.
  */
@@ -22,19 +22,18 @@ final class ElementwiseOp extends Op implements Fusable {
     private final dnnl.algorithm algorithm;
     /** The second operand when it is a constant: per channel, or one value; null when it is {@code inputs[1]}. */
     final float[] constant;
-    /** The batch norm this op runs ({@link Kind#SCALE_SHIFT} of a batch-norm layer); null for none. */
-    final BatchNorm batchNorm;
+    /** A per-channel shift added after the first operation (a batch norm's); null for none. */
+    final float[] shift;
     private final List<PostOp> postOps = new ArrayList<>();
     private final String what;
 
-    private ElementwiseOp(String layer, Kind kind, String what, dnnl.algorithm algorithm, float[] constant,
-                          BatchNorm batchNorm) {
+    private ElementwiseOp(String layer, Kind kind, String what, dnnl.algorithm algorithm, float[] constant, float[] shift) {
         super(layer);
         this.kind = kind;
         this.what = what;
         this.algorithm = algorithm;
         this.constant = constant;
-        this.batchNorm = batchNorm;
+        this.shift = shift;
     }
 
     /** {@code a + b}. */
@@ -46,10 +45,9 @@ final class ElementwiseOp extends Op implements Fusable {
         return op;
     }
 
-    /** A batch norm at inference: {@code x + (-mean)}, then its factor and shift as post-ops. */
-    static ElementwiseOp batchNorm(String layer, Value x, Value output, BatchNorm batchNorm) {
-        ElementwiseOp op = new ElementwiseOp(layer, Kind.SCALE_SHIFT, "batch norm", dnnl.algorithm.binary_add,
-                batchNorm.negatedMean(), batchNorm);
+    /** {@code x * factor[c] + shift[c]}: a batch norm at inference. */
+    static ElementwiseOp scaleShift(String layer, Value x, Value output, float[] factor, float[] shift) {
+        ElementwiseOp op = new ElementwiseOp(layer, Kind.SCALE_SHIFT, "batch norm", dnnl.algorithm.binary_mul, factor, shift);
         op.inputs.add(x);
         op.output = output;
         return op;
@@ -96,15 +94,14 @@ final class ElementwiseOp extends Op implements Fusable {
         // without per-channel operands the op is elementwise on the whole buffer: described as a vector, which
         // oneDNN 2.5 runs on its JIT kernel for every shape (an NHWC tensor of 16 channels fell back to its
         // reference kernel, 30x slower)
-        boolean flat = batchNorm == null && (constant == null || constant.length == 1);
+        boolean flat = shift == null && (constant == null || constant.length == 1);
         memory src0 = flat ? flat(plan, inputs.get(0)) : plan.memory(inputs.get(0));
         memory dst = flat ? flat(plan, output) : plan.memory(output);
         int rank = flat ? 1 : output.dims.length + 1;
         memory src1 = constant == null ? flat(plan, inputs.get(1)) : PostOpChain.constant(plan, constant, rank);
         PostOpChain chain = new PostOpChain(plan, rank);
-        if (batchNorm != null) {
-            chain.perChannel(dnnl.algorithm.binary_mul, batchNorm.factor()).perChannel(dnnl.algorithm.binary_add,
-                    batchNorm.beta());
+        if (shift != null) {
+            chain.perChannel(dnnl.algorithm.binary_add, shift);
         }
         if (kind == Kind.QUANTIZER) {
             chain.then(postOps, null).clamp(output.codes);

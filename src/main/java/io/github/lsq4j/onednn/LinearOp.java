@@ -1,6 +1,7 @@
 package io.github.lsq4j.onednn;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import org.bytedeco.dnnl.IntMemoryMap;
 import org.bytedeco.dnnl.convolution_forward;
@@ -20,10 +21,11 @@ import org.nd4j.linalg.factory.Nd4j;
  * A convolution or a dense layer, as one oneDNN primitive with everything that follows it fused in.
  *
  * <p>Integer form (an LSQ layer): input codes (u8 or s8) times weight codes (s8), summed in INT32, then
- * {@code y = sum * scale[c] + bias[c]} in float with {@code scale[c] = s_x * s_w[c]}. Float form (a stock
- * layer): the float convolution, then {@code y + bias[c]}. Then, in both, the batch norm that follows the layer
- * ({@link BatchNorm}, per-channel post-ops), the {@link PostOp}s (activations, a residual sum) and, if the
- * output is held as codes, the next layer's quantizer.
+ * {@code y = sum * scale[c] + bias[c]} in float with {@code scale[c] = s_x * s_w[c] * a[c]}, where {@code a} is
+ * the factor of a batch norm folded in (1 without one) and {@code bias} holds the layer's bias and the batch
+ * norm's shift. Float form (a stock layer): the float convolution, then {@code y * a[c] + bias[c]}. Then, in
+ * both, the {@link PostOp}s (activations, a residual sum) and, if the output is held as codes, the next
+ * layer's quantizer.
  */
 final class LinearOp extends Op implements Fusable {
     final boolean convolution;
@@ -35,10 +37,10 @@ final class LinearOp extends Op implements Fusable {
     final INDArray weights;
     /** The integer form's per-channel factor {@code s_x * s_w[c]}; null in float form. */
     final float[] scale;
-    /** The layer's bias per output channel (zeros without one). */
+    /** Per output channel, multiplied in after the sum (a folded batch norm); starts as ones. */
+    final float[] factor;
+    /** Per output channel; starts as the layer's bias or zeros. */
     final float[] bias;
-    /** The batch norm after the layer, run as post-ops; null without one. */
-    private BatchNorm batchNorm;
     /** The input's codes in integer form; null in float form. */
     final Codes inputCodes;
     final Geometry geometry;
@@ -62,6 +64,8 @@ final class LinearOp extends Op implements Fusable {
             this.weights = weights.dup('c'); // packed again for each new batch size: must outlive any workspace
         }
         this.scale = scale;
+        this.factor = new float[(int) outChannels];
+        Arrays.fill(factor, 1f);
         this.bias = bias != null ? bias.clone() : new float[(int) outChannels];
         this.inputCodes = inputCodes;
         this.geometry = geometry;
@@ -81,12 +85,15 @@ final class LinearOp extends Op implements Fusable {
         return inputCodes != null;
     }
 
-    /** Runs a batch norm that reads this op's output (and nothing else does) as post-ops after the bias. */
-    void takeBatchNorm(BatchNorm bn) {
-        if (!postOps.isEmpty() || batchNorm != null) {
-            throw new IllegalStateException(layer + ": a batch norm joins a layer only before its other post-ops");
+    /** Folds a batch norm {@code y * a + shift} that reads this op's output (and nothing else does) into it. */
+    void foldScaleShift(float[] a, float[] shift) {
+        if (!postOps.isEmpty()) {
+            throw new IllegalStateException(layer + ": a batch norm folds only before the post-ops");
         }
-        batchNorm = bn;
+        for (int c = 0; c < outChannels; c++) {
+            factor[c] *= a[c];
+            bias[c] = bias[c] * a[c] + shift[c];
+        }
     }
 
     @Override
@@ -98,16 +105,20 @@ final class LinearOp extends Op implements Fusable {
         memory.data_type weightType = isInteger() ? memory.data_type.s8 : memory.data_type.f32;
         memory.desc weightsAny = Descriptors.any(owner, weights.shape(), weightType);
         PostOpChain chain = new PostOpChain(plan, convolution ? 4 : 2);
+        if (!isInteger() && !allOnes(factor)) {
+            chain.perChannel(dnnl.algorithm.binary_mul, factor);
+        }
         if (!allZeros(bias)) {
             chain.perChannel(dnnl.algorithm.binary_add, bias);
-        }
-        if (batchNorm != null) {
-            batchNorm.appendTo(chain);
         }
         chain.then(postOps, output.codes);
         primitive_attr attr = chain.attr();
         if (isInteger()) {
-            attr.set_output_scales(1 << 1, scale);
+            float[] s = new float[(int) outChannels];
+            for (int c = 0; c < s.length; c++) {
+                s[c] = scale[c] * factor[c];
+            }
+            attr.set_output_scales(1 << 1, s);
         }
         primitive_desc pd;
         memory.desc packedWeights;
@@ -151,6 +162,15 @@ final class LinearOp extends Op implements Fusable {
             scratch.own(new reorder(user, packed)).execute(OneDnn.stream(), user, packed);
             OneDnn.stream()._wait();
         }
+    }
+
+    private static boolean allOnes(float[] v) {
+        for (float x : v) {
+            if (x != 1f) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static boolean allZeros(float[] v) {

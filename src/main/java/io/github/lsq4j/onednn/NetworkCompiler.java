@@ -469,22 +469,16 @@ final class NetworkCompiler {
         double[] beta = conf.isLockGammaBeta() ? filled(n, conf.getBeta())
                 : layer.getParam(BatchNormalizationParamInitializer.BETA).castTo(DataType.DOUBLE).data().asDouble();
         float[] factor = new float[n];
+        float[] shift = new float[n];
         for (int c = 0; c < n; c++) {
-            factor[c] = (float) (gamma[c] / std[c]);
+            double a = gamma[c] / std[c];
+            factor[c] = (float) a;
+            shift[c] = (float) (beta[c] - a * m[c]);
         }
         if (input.channels() != n) {
             throw new IllegalArgumentException("layer " + name + ": " + n + " channels, but it reads " + input);
         }
-        BatchNorm bn = new BatchNorm(toFloats(m), factor, toFloats(beta));
-        return program.add(ElementwiseOp.batchNorm(name, input, new Value(name, input.dims), bn)).output;
-    }
-
-    private static float[] toFloats(double[] v) {
-        float[] f = new float[v.length];
-        for (int i = 0; i < v.length; i++) {
-            f[i] = (float) v[i];
-        }
-        return f;
+        return program.add(ElementwiseOp.scaleShift(name, input, new Value(name, input.dims), factor, shift)).output;
     }
 
     private static double[] filled(int n, double v) {

@@ -46,10 +46,10 @@ final class Program {
     /** A batch norm whose input only it reads, computed by a layer with nothing fused yet, joins that layer. */
     private void foldBatchNorms() {
         for (Op op : new ArrayList<>(ops)) {
-            if (op instanceof ElementwiseOp bn && bn.batchNorm != null
+            if (op instanceof ElementwiseOp bn && bn.kind == ElementwiseOp.Kind.SCALE_SHIFT && bn.shift != null
                     && bn.inputs.get(0).producer instanceof LinearOp layer && layer.postOps().isEmpty()
                     && bn.inputs.get(0).soleConsumer() == bn) {
-                layer.takeBatchNorm(bn.batchNorm);
+                layer.foldScaleShift(bn.constant, bn.shift);
                 bypass(bn, layer);
             }
         }
