@@ -33,6 +33,11 @@ final class ConcatOp extends Op {
     }
 
     @Override
+    boolean canWriteCodes() {
+        return false;
+    }
+
+    @Override
     String describe() {
         return "f32 concat of " + inputs.size();
     }

@@ -23,6 +23,14 @@ abstract class Op {
      */
     abstract Step prepare(Plan plan);
 
+    /**
+     * @return whether the op can write its output as integer codes (its kernel takes a quantizer as post-ops);
+     *         a concat and a softmax write float only
+     */
+    boolean canWriteCodes() {
+        return true;
+    }
+
     /** @return what the op does, for {@link IntegerNetwork#toString()} */
     abstract String describe();
 

@@ -104,9 +104,8 @@ final class Program {
     private void keepCodes() {
         for (int i = ops.size() - 1; i >= 0; i--) {
             Value v = ops.get(i).output;
-            if (v == null || v.networkOutput || v.consumers.isEmpty() || v.producer instanceof ConcatOp
-                    || v.producer instanceof SoftmaxOp) {
-                continue; // (a concat and a softmax write float only)
+            if (v == null || v.networkOutput || v.consumers.isEmpty() || !v.producer.canWriteCodes()) {
+                continue;
             }
             Codes common = null;
             for (Op reader : v.consumers) {

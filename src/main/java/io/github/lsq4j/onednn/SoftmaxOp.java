@@ -28,6 +28,11 @@ final class SoftmaxOp extends Op {
     }
 
     @Override
+    boolean canWriteCodes() {
+        return false;
+    }
+
+    @Override
     String describe() {
         return "f32 softmax";
     }

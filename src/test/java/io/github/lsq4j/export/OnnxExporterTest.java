@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.github.lsq4j.TrainedLsq;
 import io.github.lsq4j.convert.ConvertTestNets;
 import io.github.lsq4j.convert.LsqConverter;
 import io.github.lsq4j.convert.QuantizationPolicy;
@@ -75,20 +76,7 @@ class OnnxExporterTest {
     }
 
     private static <M extends Model> M trained(M lsq, INDArray x, int classes, int steps) {
-        INDArray y = Nd4j.zeros(DataType.FLOAT, x.size(0), classes);
-        for (int i = 0; i < x.size(0); i++) {
-            y.putScalar(i, i % classes, 1.0);
-        }
-        DataSetIterator data = new SingletonDataSetIterator(new DataSet(x, y));
-        LsqLayers.calibrate(lsq, data);
-        for (int i = 0; i < steps; i++) {
-            if (lsq instanceof MultiLayerNetwork m) {
-                m.fit(x, y);
-            } else {
-                ((ComputationGraph) lsq).fit(new INDArray[] {x}, new INDArray[] {y});
-            }
-        }
-        return lsq;
+        return TrainedLsq.trained(lsq, x, classes, steps);
     }
 
     /**

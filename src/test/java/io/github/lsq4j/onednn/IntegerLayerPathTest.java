@@ -3,6 +3,7 @@ package io.github.lsq4j.onednn;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.github.lsq4j.TrainedLsq;
 import io.github.lsq4j.convert.ConvertTestNets;
 import io.github.lsq4j.convert.LsqConverter;
 import io.github.lsq4j.convert.QuantizationPolicy;
@@ -49,12 +50,12 @@ class IntegerLayerPathTest {
     @Test
     void leNetPerChannel() {
         INDArray x = Nd4j.rand(DataType.FLOAT, 16, 1, 28, 28);
-        MultiLayerNetwork net = IntegerNetworkTest.trained(LsqConverter.convert(ConvertTestNets.leNet(3, DataType.FLOAT),
+        MultiLayerNetwork net = TrainedLsq.trained(LsqConverter.convert(ConvertTestNets.leNet(3, DataType.FLOAT),
                 QuantizationPolicy.builder(4).perChannelWeights(true).build()), x, 10, 3);
         assertTrue(IntegerInference.isAvailable());
         assertSameAsFloatPath(net, x);
         // a training step changes the parameters: the integer path follows
-        IntegerNetworkTest.trained(net, x, 10, 1);
+        TrainedLsq.trained(net, x, 10, 1);
         assertSameAsFloatPath(net, x);
     }
 
@@ -65,7 +66,7 @@ class IntegerLayerPathTest {
     @Test
     void everyBatchSizeInAnyOrder() {
         INDArray x = Nd4j.rand(DataType.FLOAT, 48, 1, 28, 28);
-        MultiLayerNetwork net = IntegerNetworkTest.trained(LsqConverter.convert(ConvertTestNets.mlp(3),
+        MultiLayerNetwork net = TrainedLsq.trained(LsqConverter.convert(ConvertTestNets.mlp(3),
                 QuantizationPolicy.builder(8).build()), x, 10, 1);
         for (int batch : new int[] {16, 48, 16, 5}) {
             assertSameAsFloatPath(net, x.get(org.nd4j.linalg.indexing.NDArrayIndex.interval(0, batch)).dup());
@@ -75,7 +76,7 @@ class IntegerLayerPathTest {
     @Test
     void depthwiseGraph() {
         INDArray x = Nd4j.rand(DataType.FLOAT, 8, 1, 12, 12);
-        ComputationGraph net = IntegerNetworkTest.trained(LsqConverter.convert(ConvertTestNets.depthwise(3, DataType.FLOAT),
+        ComputationGraph net = TrainedLsq.trained(LsqConverter.convert(ConvertTestNets.depthwise(3, DataType.FLOAT),
                 QuantizationPolicy.paper(3)), x, 5, 3);
         assertSameAsFloatPath(net, x);
         try (IntegerNetwork compiled = IntegerNetwork.compile(net, 1, 12, 12)) {

@@ -3,6 +3,7 @@ package io.github.lsq4j.onednn;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.github.lsq4j.TrainedLsq;
 import io.github.lsq4j.convert.ConvertTestNets;
 import io.github.lsq4j.convert.LsqConverter;
 import io.github.lsq4j.convert.QuantizationPolicy;
@@ -24,7 +25,7 @@ class IntegerNetworkMemoryTest {
         Nd4j.setDefaultDataTypes(DataType.FLOAT, DataType.FLOAT);
         Nd4j.getRandom().setSeed(7);
         INDArray x = Nd4j.rand(DataType.FLOAT, 32, 1, 28, 28);
-        MultiLayerNetwork net = IntegerNetworkTest.trained(LsqConverter.convert(ConvertTestNets.leNet(3, DataType.FLOAT),
+        MultiLayerNetwork net = TrainedLsq.trained(LsqConverter.convert(ConvertTestNets.leNet(3, DataType.FLOAT),
                 QuantizationPolicy.paper(4)), x, 10, 1);
         INDArray[] batches = new INDArray[BATCH_SIZES.length];
         for (int i = 0; i < batches.length; i++) {

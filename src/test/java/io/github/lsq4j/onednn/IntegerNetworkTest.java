@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.github.lsq4j.TrainedLsq;
 import io.github.lsq4j.convert.ConvertTestNets;
 import io.github.lsq4j.convert.LsqConverter;
 import io.github.lsq4j.convert.QuantizationPolicy;
@@ -41,21 +42,6 @@ class IntegerNetworkTest {
         Nd4j.getRandom().setSeed(12345);
     }
 
-    static <M extends Model> M trained(M lsq, INDArray x, int classes, int steps) {
-        INDArray y = Nd4j.zeros(DataType.FLOAT, x.size(0), classes);
-        for (int i = 0; i < x.size(0); i++) {
-            y.putScalar(i, i % classes, 1.0);
-        }
-        LsqLayers.calibrate(lsq, new SingletonDataSetIterator(new DataSet(x, y)));
-        for (int i = 0; i < steps; i++) {
-            if (lsq instanceof MultiLayerNetwork m) {
-                m.fit(x, y);
-            } else {
-                ((ComputationGraph) lsq).fit(new INDArray[] {x}, new INDArray[] {y});
-            }
-        }
-        return lsq;
-    }
 
     /**
      * Asserts that two outputs of one network agree: the same class (over axis 1) and values within 1 % of the
@@ -132,7 +118,7 @@ class IntegerNetworkTest {
         System.arraycopy(net.shape, 0, batch, 1, net.shape.length);
         INDArray x = Nd4j.rand(DataType.FLOAT, batch);
         Model floatNet = net.factory.get();
-        Model lsq = trained(floatNet instanceof MultiLayerNetwork m ? LsqConverter.convert(m, policy)
+        Model lsq = TrainedLsq.trained(floatNet instanceof MultiLayerNetwork m ? LsqConverter.convert(m, policy)
                 : LsqConverter.convert((ComputationGraph) floatNet, policy), x, net.classes, 3);
         IntegerInference.setEnabled(false);
         try (IntegerNetwork compiled = IntegerNetwork.compile(lsq, net.shape)) {
@@ -149,7 +135,7 @@ class IntegerNetworkTest {
         INDArray x = Nd4j.rand(DataType.FLOAT, 32, 1, 12, 12);
         ComputationGraph lsq = LsqConverter.convert(ConvertTestNets.residual(3, DataType.FLOAT), QuantizationPolicy.paper(4));
         lsq = LsqRecipe.paper(lsq).applyTo(lsq, 10);
-        trained(lsq, x, 5, 3);
+        TrainedLsq.trained(lsq, x, 5, 3);
         IntegerInference.setEnabled(false);
         try (IntegerNetwork compiled = IntegerNetwork.compile(lsq, 1, 12, 12)) {
             assertTrue(compiled.toString().contains("stem_bn"), compiled.toString());
@@ -167,7 +153,7 @@ class IntegerNetworkTest {
         IllegalStateException notCalibrated = assertThrows(IllegalStateException.class,
                 () -> IntegerNetwork.compile(uncalibrated, 1, 28, 28));
         assertTrue(notCalibrated.getMessage().contains("input step is not initialized"), notCalibrated.getMessage());
-        MultiLayerNetwork net = trained(uncalibrated, x, 10, 0);
+        MultiLayerNetwork net = TrainedLsq.trained(uncalibrated, x, 10, 0);
         try (IntegerNetwork compiled = IntegerNetwork.compile(net, 1, 28, 28)) {
             IllegalArgumentException shape = assertThrows(IllegalArgumentException.class,
                     () -> compiled.output(Nd4j.rand(DataType.FLOAT, 4, 1, 27, 28)));
