@@ -1,20 +1,31 @@
 package io.github.lsq4j.onednn;
 
 import io.github.lsq4j.layers.IntegerKernel;
-import io.github.lsq4j.op.EagerQuantizer;
-import java.nio.ByteBuffer;
+import java.nio.FloatBuffer;
+import org.bytedeco.dnnl.IntMemoryMap;
+import org.bytedeco.dnnl.global.dnnl;
 import org.bytedeco.dnnl.memory;
+import org.bytedeco.dnnl.pooling_forward;
 import org.bytedeco.dnnl.reorder;
-import org.bytedeco.javacpp.BytePointer;
+import org.bytedeco.javacpp.FloatPointer;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
  * A network input: DL4J's {@code [N, C, H, W]} or {@code [N, C]} float array, written into its value
- * channels-last, as float (a oneDNN reorder) or, when every reader quantizes it alike, as codes: lsq4j's own
- * quantizer ({@link EagerQuantizer#codes}, its rounding, the codes of the float path bit for bit) writes them
- * channels-first, a oneDNN reorder of bytes moves them channels-last.
+ * channels-last by a oneDNN reorder. A quantized layer reading it reads the codes of a quantizer op after it, as
+ * for any float tensor (oneDNN's vector kernel: a Java loop writing the codes took 20x as long, and the codes'
+ * move to channels-last as bytes another 4x).
+ *
+ * <p>An input holding NaN or infinite values is refused, as the float path refuses it: a quantizer would clamp
+ * them into range and hide them. The check is an average pooling of each example (a sum is NaN or infinite when
+ * a term is; oneDNN's JIT pooling reads the example as {@code [k, E/k]} channels-last, vectorized over {@code k});
+ * the exact count, in Java, runs only when a sum is not finite (a sum of huge finite values can overflow: such an
+ * input counts no bad value and passes).
  */
 final class InputOp extends Op {
+    /** Channels-last pooling vectorizes over up to this many columns of an example. */
+    private static final long CHECK_COLUMNS = 64;
+
     final int index;
 
     InputOp(String name, int index, Value output) {
@@ -23,37 +34,83 @@ final class InputOp extends Op {
         this.output = output;
     }
 
+    /** The input is written as float: its readers' quantizers run as ops of their own. */
+    @Override
+    boolean canWriteCodes() {
+        return false;
+    }
+
     @Override
     Step prepare(Plan plan) {
         NativeOwner owner = plan.owner;
         memory dst = plan.memory(output);
-        memory.desc channelsFirst = owner.own(new memory.desc(output.batchDims(plan.batch), Descriptors.type(output),
-                output.isSpatial() ? memory.format_tag.nchw : memory.format_tag.nc));
-        if (output.codes == null) {
-            memory src = owner.own(new memory(channelsFirst, OneDnn.engine(), dst.get_data_handle()));
-            reorder r = owner.own(new reorder(src, dst));
-            return () -> {
-                src.set_data_handle(plan.input(index).data().addressPointer());
-                r.execute(OneDnn.stream(), src, dst);
-            };
-        }
-        memory codes = output.isSpatial() ? owner.own(new memory(channelsFirst, OneDnn.engine())) : dst;
-        ByteBuffer bytes = new BytePointer(codes.get_data_handle()).capacity(channelsFirst.get_size()).asByteBuffer();
-        reorder toChannelsLast = output.isSpatial() ? owner.own(new reorder(codes, dst)) : null;
+        memory src = owner.own(new memory(owner.own(new memory.desc(output.batchDims(plan.batch), Descriptors.type(output),
+                output.isSpatial() ? memory.format_tag.nchw : memory.format_tag.nc)), OneDnn.engine(), dst.get_data_handle()));
+        reorder toChannelsLast = owner.own(new reorder(src, dst));
+        FiniteCheck check = new FiniteCheck(plan, dst);
         return () -> {
             INDArray x = plan.input(index);
-            long nonFinite = EagerQuantizer.codes(x, output.codes.step(), output.codes.range(), bytes);
-            if (nonFinite > 0) {
-                throw new IntegerKernel.NonFiniteInputException(nonFinite, x.length());
-            }
-            if (toChannelsLast != null) {
-                toChannelsLast.execute(OneDnn.stream(), codes, dst);
-            }
+            src.set_data_handle(x.data().addressPointer());
+            toChannelsLast.execute(OneDnn.stream(), src, dst);
+            check.run(x);
         };
+    }
+
+    /** The average pooling that finds NaN and infinity in the input, and the exact count when it does. */
+    private static final class FiniteCheck {
+        private final pooling_forward pooling;
+        private final IntMemoryMap args;
+        private final FloatBuffer sums;
+
+        FiniteCheck(Plan plan, memory input) {
+            NativeOwner owner = plan.owner;
+            long perExample = input.get_desc().get_size() / Float.BYTES / plan.batch;
+            long columns = CHECK_COLUMNS;
+            while (perExample % columns != 0) {
+                columns /= 2;
+            }
+            memory.desc rows = owner.own(new memory.desc(new long[] {plan.batch, columns, perExample / columns},
+                    memory.data_type.f32, memory.format_tag.nwc));
+            memory.desc pooledDesc = owner.own(new memory.desc(new long[] {plan.batch, columns, 1}, memory.data_type.f32,
+                    memory.format_tag.nwc));
+            memory pooled = owner.own(new memory(pooledDesc, OneDnn.engine()));
+            pooling = owner.own(new pooling_forward(owner.own(new pooling_forward.primitive_desc(owner.own(
+                    new pooling_forward.desc(dnnl.prop_kind.forward_inference, dnnl.algorithm.pooling_avg_include_padding,
+                            rows, pooledDesc, new long[] {1}, new long[] {perExample / columns}, new long[] {0},
+                            new long[] {0})), OneDnn.engine()))));
+            args = owner.own(new IntMemoryMap());
+            args.put(dnnl.DNNL_ARG_SRC, owner.own(new memory(rows, OneDnn.engine(), input.get_data_handle())));
+            args.put(dnnl.DNNL_ARG_DST, pooled);
+            sums = new FloatPointer(pooled.get_data_handle()).capacity(plan.batch * columns).asBuffer();
+        }
+
+        void run(INDArray x) {
+            pooling.execute(OneDnn.stream(), args);
+            for (int i = 0; i < sums.capacity(); i++) {
+                if (!Float.isFinite(sums.get(i))) {
+                    long nonFinite = countNonFinite(x);
+                    if (nonFinite > 0) {
+                        throw new IntegerKernel.NonFiniteInputException(nonFinite, x.length());
+                    }
+                    return;
+                }
+            }
+        }
+
+        private static long countNonFinite(INDArray x) {
+            FloatBuffer values = x.data().asNioFloat();
+            long count = 0;
+            for (int i = 0; i < x.length(); i++) {
+                if (!Float.isFinite(values.get(i))) {
+                    count++;
+                }
+            }
+            return count;
+        }
     }
 
     @Override
     String describe() {
-        return "input" + (output.codes != null ? " -> codes" : "");
+        return "input";
     }
 }

@@ -9,7 +9,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 /**
  * oneDNN's int8 kernels for LSQ layers at inference ({@link io.github.lsq4j.layers.IntegerInference}), registered
  * with {@link java.util.ServiceLoader}. A layer's kernel is the compiled program of its linear operation: the
- * input quantized to codes (lsq4j's rounding) and moved channels-last, the int8 convolution or inner product
+ * input moved channels-last and quantized to codes (oneDNN's rounding: ties to even), the int8 convolution or inner product
  * with the per-channel rescale and bias, the result moved back channels-first.
  */
 public final class OneDnnKernelProvider implements IntegerKernelProvider {

@@ -54,13 +54,6 @@ final class ChunkKernels {
         }
     }
 
-    /** {@code out = (byte) code}: codes are integers in [-128, 255], a byte's two readings. */
-    static void toBytes(float[] code, int n, byte[] out) {
-        for (int k = 0; k < n; k++) {
-            out[k] = (byte) (int) code[k];
-        }
-    }
-
     /** {@code out = a * b}. */
     static void multiply(float[] a, float[] b, int n, float[] out) {
         for (int k = 0; k < n; k++) {

@@ -89,29 +89,6 @@ public final class EagerQuantizer {
     }
 
     /**
-     * The integer codes {@code round(clip(v/s, -Qn, Qp))} of float data in CPU memory, as bytes (unsigned for a
-     * quantizer with {@code Qn = 0}, signed otherwise): the input of an integer kernel. The same codes as
-     * {@link LsqMath#codes}, from the fused loop.
-     *
-     * @param v         float data, contiguous in C order
-     * @param step  the step size (guarded to at least {@link LsqMath#MIN_STEP})
-     * @param range the quantizer's integer range
-     * @param out   receives one byte per element, in {@code v}'s order, from its position 0
-     * @return the number of NaN or infinite elements of {@code v} (0 for valid data)
-     * @throws IllegalArgumentException if {@code v} is not float, contiguous C-order data in CPU memory
-     */
-    public static long codes(INDArray v, double step, QuantRange range, java.nio.ByteBuffer out) {
-        if (FusedCpuQuantizer.commonOrder(v) != 'c') {
-            throw new IllegalArgumentException("codes as bytes need float data in CPU memory, contiguous in C order; got "
-                    + v.dataType() + " " + v.shapeInfoToString());
-        }
-        if (out.remaining() < v.length()) {
-            throw new IllegalArgumentException("codes: room for " + out.remaining() + " bytes, " + v.length() + " needed");
-        }
-        return FusedCpuQuantizer.codes(v, (float) guarded(step), range, out);
-    }
-
-    /**
      * The backward pass: turns {@code dL/dvhat} into {@code dL/dv} in place and returns {@code dL/ds}.
      *
      * @param v         the data that was quantized

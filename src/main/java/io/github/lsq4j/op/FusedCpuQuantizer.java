@@ -1,7 +1,6 @@
 package io.github.lsq4j.op;
 
 import io.github.lsq4j.quant.QuantRange;
-import java.nio.ByteBuffer;
 import java.nio.FloatBuffer;
 import java.util.Arrays;
 import java.util.stream.IntStream;
@@ -37,12 +36,6 @@ final class FusedCpuQuantizer {
      * threads halve the time. Longer passes outlast the spinning.
      */
     private static final int PARALLEL_MIN = 1 << 22;
-    /**
-     * Below this many elements, the codes of an integer kernel's input take one thread. At inference the other
-     * core is free: with two threads from 256K elements, the codes of a ResNet-20 inference batch of 128 (21M
-     * elements in 23 layer inputs of 100K to 1.6M) took 16.3 ms instead of 19.9 ms on the 2-core machine.
-     */
-    private static final int CODES_PARALLEL_MIN = 1 << 18;
 
     private FusedCpuQuantizer() {
     }
@@ -125,51 +118,11 @@ final class FusedCpuQuantizer {
      * @return how many elements of {@code v} are NaN or infinite (counted in the same pass)
      */
     static long quantize(INDArray v, float[] steps, long inner, QuantRange range, INDArray out) {
-        FloatBuffer to = floats(out);
-        return forwardPass(v, new Layout(steps, inner, range), PARALLEL_MIN, () -> (chunk, start, n) -> {
-            ChunkKernels.multiply(chunk.code, chunk.step, n, chunk.x);
-            to.put((int) start, chunk.x, 0, n);
-        });
-    }
-
-    /**
-     * The codes {@code round(clip(v * (1/s), -Qn, Qp))} as bytes, in {@code v}'s element order: what an integer
-     * kernel reads (codes of up to 8 bits fit in a byte, signed or unsigned).
-     *
-     * @param v     the data
-     * @param step  the (guarded) step, per tensor
-     * @param range the integer range
-     * @param out   receives one byte per element of {@code v}, from its position 0
-     * @return how many elements of {@code v} are NaN or infinite (counted in the same pass)
-     */
-    static long codes(INDArray v, float step, QuantRange range, ByteBuffer out) {
-        return forwardPass(v, new Layout(new float[] {step}, v.length(), range), CODES_PARALLEL_MIN, () -> {
-            byte[] bytes = new byte[CHUNK];
-            return (chunk, start, n) -> {
-                ChunkKernels.toBytes(chunk.code, n, bytes);
-                out.put((int) start, bytes, 0, n);
-            };
-        });
-    }
-
-    /** What a forward pass does with each chunk's codes: writes them out, as values or as bytes. */
-    private interface ChunkWriter {
-        void write(Chunk chunk, long start, int n);
-    }
-
-    /**
-     * The forward pass's loop: each task reads its chunks of {@code v}, counts the non-finite elements, computes
-     * the codes and hands them to its writer.
-     *
-     * @param writers makes one writer per task (a writer may keep buffers of its own)
-     * @return how many elements of {@code v} are NaN or infinite
-     */
-    private static long forwardPass(INDArray v, Layout layout, long parallelMin,
-                                    java.util.function.Supplier<ChunkWriter> writers) {
+        Layout layout = new Layout(steps, inner, range);
         FloatBuffer in = floats(v);
-        return tasks(v.length(), parallelMin).mapToLong(task -> {
+        FloatBuffer to = floats(out);
+        return tasks(v.length()).mapToLong(task -> {
             Chunk chunk = new Chunk(layout, task.from);
-            ChunkWriter writer = writers.get();
             long nonFinite = 0;
             for (long start = task.from; start < task.to; start += CHUNK) {
                 int n = (int) Math.min(CHUNK, task.to - start);
@@ -177,7 +130,8 @@ final class FusedCpuQuantizer {
                 in.get((int) start, chunk.x, 0, n);
                 nonFinite += ChunkKernels.countNonFinite(chunk.x, n);
                 chunk.codes(n);
-                writer.write(chunk, start, n);
+                ChunkKernels.multiply(chunk.code, chunk.step, n, chunk.x);
+                to.put((int) start, chunk.x, 0, n);
             }
             return nonFinite;
         }).sum();
@@ -242,12 +196,8 @@ final class FusedCpuQuantizer {
 
     /** The element range split into one task per core for large arrays, run in parallel. */
     private static Stream<Range> tasks(long length) {
-        return tasks(length, PARALLEL_MIN);
-    }
-
-    private static Stream<Range> tasks(long length, long parallelMin) {
-        int tasks = length < parallelMin ? 1
-                : (int) Math.min(Runtime.getRuntime().availableProcessors(), length / (parallelMin / 2));
+        int tasks = length < PARALLEL_MIN ? 1
+                : (int) Math.min(Runtime.getRuntime().availableProcessors(), length / (PARALLEL_MIN / 2));
         long per = (length + tasks - 1) / tasks;
         Stream<Range> ranges = IntStream.range(0, tasks)
                 .mapToObj(t -> new Range(t * per, Math.min(length, (t + 1) * per)));

@@ -105,39 +105,6 @@ class EagerQuantizerTest {
         assertTrue(Math.abs(ds) > 1e-3, "the step gradient must not be trivially zero");
     }
 
-    /**
-     * The codes as bytes (an integer kernel's input) are the codes of the float path, {@link EagerQuantizer#quantize}
-     * divided by the step, ties included (half away from zero), for signed and unsigned 2-, 4- and 8-bit
-     * quantizers, on data large enough to split across threads. (Both compute {@code v * (1/s)} in float, where
-     * {@link LsqMath#codes}, in double, can land on the other side of a tie.)
-     */
-    @Test
-    void codesAsBytesAreTheReferenceCodes() {
-        for (int bits : new int[] {2, 4, 8}) {
-            for (boolean signed : new boolean[] {true, false}) {
-                Quantizer q = signed ? Quantizer.signed(bits) : Quantizer.unsigned(bits);
-                double step = 0.37;
-                INDArray v = Nd4j.randn(DataType.FLOAT, 1 << 23).muli(4 * step);
-                for (int i = 0; i < 2000; i++) { // exact ties: (k + 1/2) * step, where x * (1/s) rounds to k + 1/2
-                    v.putScalar(i, (float) ((i % 40 - 20 + 0.5) / (1 / (float) step)));
-                }
-                java.nio.ByteBuffer bytes = java.nio.ByteBuffer.allocateDirect((int) v.length());
-                assertEquals(0, EagerQuantizer.codes(v, step, q.range(), bytes));
-                float[] values = EagerQuantizer.quantize(v, step, q, v.ulike()).data().asFloat();
-                int[] expected = new int[values.length];
-                for (int i = 0; i < expected.length; i++) {
-                    expected[i] = Math.round(values[i] / (float) step);
-                }
-                for (int i = 0; i < expected.length; i++) {
-                    int code = signed ? bytes.get(i) : bytes.get(i) & 0xFF;
-                    if (code != expected[i]) {
-                        fail(q + " at element " + i + " (" + v.getFloat(i) + "): code " + code + ", reference " + expected[i]);
-                    }
-                }
-            }
-        }
-    }
-
     @Test
     void rejectsArraysOfAnotherShapeNamingTheShapes() {
         INDArray v = Nd4j.zeros(DataType.FLOAT, 2, 3);
