@@ -25,7 +25,7 @@ import org.slf4j.LoggerFactory;
  * dense) run as oneDNN float primitives; pooling, global pooling and softmax are oneDNN primitives too. What
  * differs from the network's own float-path output is float rounding, and at a quantizer boundary oneDNN's
  * rounding of ties to even where lsq4j rounds them away from zero. An input holding NaN or infinite values is
- * refused ({@link io.github.lsq4j.layers.IntegerKernel.NonFiniteInputException}).
+ * refused, as the float path refuses it.
  *
  * <p>Compiles: MultiLayerNetworks and ComputationGraphs made of {@code LsqConv2D}, {@code LsqDepthwiseConv2D},
  * {@code LsqDense}, {@code LsqOutputLayer}, {@code ConvolutionLayer}, {@code DenseLayer}, {@code OutputLayer},

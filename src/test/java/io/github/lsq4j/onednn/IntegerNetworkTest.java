@@ -1,6 +1,7 @@
 package io.github.lsq4j.onednn;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -9,6 +10,7 @@ import io.github.lsq4j.convert.ConvertTestNets;
 import io.github.lsq4j.convert.LsqConverter;
 import io.github.lsq4j.convert.QuantizationPolicy;
 import io.github.lsq4j.layers.IntegerInference;
+import io.github.lsq4j.layers.IntegerKernel;
 import io.github.lsq4j.layers.LsqLayers;
 import io.github.lsq4j.train.LsqRecipe;
 import java.util.Arrays;
@@ -27,6 +29,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.dataset.adapter.SingletonDataSetIterator;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
 
 /**
  * The compiled integer network computes what the trained LSQ network computes on its float path: small networks
@@ -162,6 +165,16 @@ class IntegerNetworkTest {
             nan.putScalar(5, Float.NaN);
             IllegalArgumentException notFinite = assertThrows(IllegalArgumentException.class, () -> compiled.output(nan));
             assertTrue(notFinite.getMessage().contains("NaN"), notFinite.getMessage());
+            // the last element of the last example, and one infinity among finite values that overflow no sum
+            INDArray infinite = x.dup();
+            infinite.putScalar(new long[] {3, 0, 27, 27}, Float.NEGATIVE_INFINITY);
+            IllegalArgumentException refused = assertThrows(IllegalArgumentException.class, () -> compiled.output(infinite));
+            assertTrue(refused.getMessage().contains("1 of 3136"), refused.getMessage());
+            assertEquals(1, ((IntegerKernel.NonFiniteInputException) refused.getCause()).count());
+            // finite values whose sum overflows: the check counts them exactly, finds nothing, and runs the network
+            INDArray huge = x.dup();
+            huge.get(NDArrayIndex.point(1)).assign(Float.MAX_VALUE);
+            assertEquals(4, compiled.output(huge).rows());
         }
     }
 }
