@@ -36,7 +36,8 @@ import picocli.CommandLine.Option;
  *   <li><b>agreement</b>: on the test images, the top-1 class of the LSQ layers' int8 path
  *       ({@link IntegerInference} on) and of the compiled {@link IntegerNetwork}, each against lsq4j's own float
  *       path ({@code IntegerInference.setEnabled(false)}), with each path's top-1 and the count of images whose
- *       class differs;</li>
+ *       class differs; with {@code --in-double}, all three against the float path computed in double too, which
+ *       shows how often float rounding alone moves a class;</li>
  *   <li><b>speed</b>, at {@code --speed-bits} (per tensor), batch 1 and 128, images/s: DL4J's stock float
  *       network (with {@link OneDnnHelpers}), the LSQ layers on their float and their int8 path, the compiled
  *       {@link IntegerNetwork}, and ONNX Runtime on the float export and on the {@code FOLDED} export (2 intra-op
@@ -98,6 +99,10 @@ public final class IntegerInferenceBenchmark implements SampleCli.Checked {
             + "after a second of warm-up (default: ${DEFAULT-VALUE}).")
     double seconds;
 
+    @Option(names = "--in-double", description = "Also compare every path with the float path computed in double "
+            + "(slow: DL4J's double convolutions run without native helpers).")
+    boolean inDouble;
+
     @Option(names = "--seed", paramLabel = "N", defaultValue = "1", description = "Seed (default: ${DEFAULT-VALUE}).")
     long seed;
 
@@ -142,7 +147,7 @@ public final class IntegerInferenceBenchmark implements SampleCli.Checked {
      */
     record Agreement(String network, int bits, boolean perChannel, int images, int floatCorrect, int layerCorrect,
                      int layerDiffers, int compiledCorrect, int compiledDiffers, double layerMaxDiff,
-                     double compiledMaxDiff) {
+                     double compiledMaxDiff, DoubleReference inDouble) {
         double layerAgreement() {
             return 1 - layerDiffers / (double) images;
         }
@@ -150,6 +155,13 @@ public final class IntegerInferenceBenchmark implements SampleCli.Checked {
         double compiledAgreement() {
             return 1 - compiledDiffers / (double) images;
         }
+    }
+
+    /**
+     * How many images each path classifies differently from the same network's float path computed in double:
+     * how often float rounding alone moves a class, in the reference as in the integer paths.
+     */
+    record DoubleReference(int floatDiffers, int layerDiffers, int compiledDiffers) {
     }
 
     /**
@@ -182,7 +194,7 @@ public final class IntegerInferenceBenchmark implements SampleCli.Checked {
                             o.lsqImages, o.seed);
                     double tuned = seconds(t0);
                     t0 = System.nanoTime();
-                    Agreement a = agreement("ResNet-" + depth, b, perChannel, lsq, data.test(), o.testImages);
+                    Agreement a = agreement("ResNet-" + depth, b, perChannel, lsq, data.test(), o.testImages, o.inDouble);
                     agreements.add(a);
                     log("ResNet-%d %d-bit per %s: fine-tuned in %.0f s, compared in %.0f s: float %.2f %%, int8 "
                                     + "layers differ on %d, compiled on %d", depth, b, steps, tuned, seconds(t0),
@@ -220,13 +232,14 @@ public final class IntegerInferenceBenchmark implements SampleCli.Checked {
      * Compares the LSQ layers' int8 path and the compiled network with the float path on the first
      * {@code images} test images.
      *
-     * @param lsq    a fine-tuned (or calibrated) LSQ network
-     * @param test   the test images
-     * @param images how many of them
+     * @param lsq      a fine-tuned (or calibrated) LSQ network
+     * @param test     the test images
+     * @param images   how many of them
+     * @param inDouble whether to compare all three paths with the float path computed in double as well
      * @return the comparison
      */
     static Agreement agreement(String network, int bits, boolean perChannel, ComputationGraph lsq, LabeledImages test,
-                               int images) {
+                               int images, boolean inDouble) {
         boolean wasEnabled = IntegerInference.isEnabled();
         int floatCorrect = 0;
         int layerCorrect = 0;
@@ -235,6 +248,8 @@ public final class IntegerInferenceBenchmark implements SampleCli.Checked {
         int compiledDiffers = 0;
         double layerMax = 0;
         double compiledMax = 0;
+        ComputationGraph lsqDouble = inDouble ? lsq.convertDataType(DataType.DOUBLE) : null;
+        int[] doubleDiffers = new int[3];
         ImageClassificationIterator it = ImageClassificationIterator.builder(test, EVAL_BATCH)
                 .normalize(FashionMnist.MEAN, FashionMnist.STD).limit(images).build();
         try (IntegerNetwork compiled = IntegerNetwork.compile(lsq, 1, 28, 28)) {
@@ -257,6 +272,14 @@ public final class IntegerInferenceBenchmark implements SampleCli.Checked {
                     layerDiffers += l[i] != f[i] ? 1 : 0;
                     compiledDiffers += c[i] != f[i] ? 1 : 0;
                 }
+                if (lsqDouble != null) {
+                    int[] d = classes(lsqDouble.outputSingle(x.castTo(DataType.DOUBLE)));
+                    for (int i = 0; i < d.length; i++) {
+                        doubleDiffers[0] += f[i] != d[i] ? 1 : 0;
+                        doubleDiffers[1] += l[i] != d[i] ? 1 : 0;
+                        doubleDiffers[2] += c[i] != d[i] ? 1 : 0;
+                    }
+                }
                 layerMax = Math.max(layerMax, layerOut.sub(floatOut).amaxNumber().doubleValue());
                 compiledMax = Math.max(compiledMax, compiledOut.sub(floatOut).amaxNumber().doubleValue());
             }
@@ -264,7 +287,8 @@ public final class IntegerInferenceBenchmark implements SampleCli.Checked {
             IntegerInference.setEnabled(wasEnabled);
         }
         return new Agreement(network, bits, perChannel, images, floatCorrect, layerCorrect, layerDiffers,
-                compiledCorrect, compiledDiffers, layerMax, compiledMax);
+                compiledCorrect, compiledDiffers, layerMax, compiledMax,
+                lsqDouble == null ? null : new DoubleReference(doubleDiffers[0], doubleDiffers[1], doubleDiffers[2]));
     }
 
     private static int[] classes(INDArray scores) {
@@ -276,15 +300,18 @@ public final class IntegerInferenceBenchmark implements SampleCli.Checked {
         List<String> lines = new ArrayList<>();
         lines.add("| network | bits | weight steps | float path top-1 % | int8 layers: top-1 % | agreement % | "
                 + "classes differ | max output diff | IntegerNetwork: top-1 % | agreement % | classes differ | "
-                + "max output diff |");
-        lines.add("|---|---|---|---|---|---|---|---|---|---|---|---|");
+                + "max output diff | classes differ from the float path in double: float path / int8 layers / "
+                + "IntegerNetwork |");
+        lines.add("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
         for (Agreement a : agreements) {
             double n = a.images() / 100.0;
+            DoubleReference d = a.inDouble();
             lines.add(String.format(Locale.ROOT, "| %s | %d | per %s | %.2f | %.2f | %.2f | %d | %.2g | %.2f | %.2f | %d "
-                            + "| %.2g |", a.network(), a.bits(), a.perChannel() ? "channel" : "tensor",
+                            + "| %.2g | %s |", a.network(), a.bits(), a.perChannel() ? "channel" : "tensor",
                     a.floatCorrect() / n, a.layerCorrect() / n, 100 * a.layerAgreement(), a.layerDiffers(),
                     a.layerMaxDiff(), a.compiledCorrect() / n, 100 * a.compiledAgreement(), a.compiledDiffers(),
-                    a.compiledMaxDiff()));
+                    a.compiledMaxDiff(), d == null ? "-"
+                            : d.floatDiffers() + " / " + d.layerDiffers() + " / " + d.compiledDiffers()));
         }
         return lines;
     }

@@ -42,7 +42,7 @@ class IntegerDeploymentTest {
                 ComputationGraph lsq = OnnxDeployment.fineTune(fp, IntegerInferenceBenchmark.policy(bits, perChannel),
                         data.train(), LSQ_IMAGES, 1);
                 agreements.add(IntegerInferenceBenchmark.agreement("ResNet-8", bits, perChannel, lsq, data.test(),
-                        TEST_IMAGES));
+                        TEST_IMAGES, false));
             }
         }
         IntegerInferenceBenchmark.agreementTable(agreements).forEach(log::info);
