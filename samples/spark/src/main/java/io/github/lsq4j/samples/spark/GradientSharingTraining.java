@@ -44,9 +44,11 @@ import org.nd4j.parameterserver.distributed.conf.VoidConfiguration;
  *
  * <p>Spark local mode, 2 workers, in one JVM: the driver is the parameter server's controller and Aeron
  * moves the updates over 127.0.0.1. {@code cd samples/spark && mvn -q compile exec:java
- * -Dexec.mainClass=io.github.lsq4j.samples.spark.GradientSharingTraining -Dexec.args="8000 one pa gs"}
+ * -Dexec.mainClass=io.github.lsq4j.samples.spark.GradientSharingTraining -Dexec.args="8000 one gs --seed 2"}
  * (arguments: training images, then the runs: {@code one}, {@code pa}, {@code gs} with
- * {@link #lsqThreshold()}, {@code gs-default} with {@link #defaultThreshold()}). Make at most one
+ * {@link #lsqThreshold()}, {@code gs-default} with {@link #defaultThreshold()}, {@code gs:T} with a fixed
+ * threshold {@code T}, e.g. {@code gs:5e-6}; {@code --seed N} anywhere after the image count seeds the
+ * batches' shuffle and augmentation and the weight initialization, default 1). Make at most one
  * gradient-sharing run per JVM: a second one in the same JVM reuses the first one's parameter-server
  * state (DL4J keeps its training wrapper in a singleton) and trains wrongly.
  */
@@ -164,7 +166,11 @@ public final class GradientSharingTraining {
      * The threshold to train LSQ networks with: fixed at {@value #LSQ_THRESHOLD}, small enough that a
      * step's update fills a quantum within a few iterations. Nearly every entry then passes, so the
      * workers exchange bitmap-encoded updates (2 bits per parameter, 16x smaller than float) instead of
-     * sparse ones.
+     * sparse ones. The price: each encoded entry is applied as plus or minus one threshold, so the weights too
+     * move at most one threshold per message, the rest waiting in the residual. On the quick schedule, over
+     * seeds 1 to 3, every weight step moved (and every input step but one, on seed 1), and top-1 ended 0.64 to
+     * 1.80 points below one worker, 1.05 on the mean; 5e-6 moved every step but lost more, 1e-4 came closer to
+     * one worker but froze 3 to 4 of the 20 steps (see {@code samples/results/spark-gradient-sharing}).
      *
      * @return {@code new FixedThresholdAlgorithm(1e-5)}
      */
@@ -258,15 +264,29 @@ public final class GradientSharingTraining {
     }
 
     /**
-     * @param args training images (default 8000), then the runs to make: {@code one}, {@code pa}, {@code gs}
-     *             (default all three)
+     * @param args training images (default 8000), then the runs to make: {@code one}, {@code pa}, {@code gs},
+     *             {@code gs-default} or {@code gs:T} (fixed threshold {@code T}); default {@code one pa gs};
+     *             {@code --seed N} among them sets the seed of the batches and of the weight initialization
+     *             (default 1)
      */
     public static void main(String[] args) {
         int images = args.length > 0 ? Integer.parseInt(args[0]) : 8000;
-        List<String> runs = args.length > 1 ? List.of(args).subList(1, args.length) : List.of("one", "pa", "gs");
+        long seed = 1;
+        List<String> runs = new ArrayList<>();
+        for (int i = 1; i < args.length; i++) {
+            if (args[i].equals("--seed")) {
+                seed = Long.parseLong(args[++i]);
+            } else {
+                runs.add(args[i]);
+            }
+        }
+        if (runs.isEmpty()) {
+            runs = List.of("one", "pa", "gs");
+        }
         FashionMnist.Splits data = FashionMnist.loadOrExit(FashionMnist.DEFAULT_DIR);
-        List<DataSet> batches = batches(data.train(), images, 1);
-        ComputationGraph start = calibratedLsq(batches, 1);
+        List<DataSet> batches = batches(data.train(), images, seed);
+        ComputationGraph start = calibratedLsq(batches, seed);
+        System.out.printf(Locale.ROOT, "seed %d, %d images%n", seed, images);
         System.out.printf(Locale.ROOT, "start (4-bit, calibrated, not fine-tuned): test top-1 %.2f %%%n",
                 100 * accuracy(start.clone(), batches, data.test()));
         try (JavaSparkContext sc = SparkTraining.localContext()) {
@@ -279,9 +299,20 @@ public final class GradientSharingTraining {
                             Engine.GRADIENT_SHARING, batches, data.test());
                     case "gs" -> fineTune(sc, start, gradientSharing(lsqThreshold()), Engine.GRADIENT_SHARING,
                             batches, data.test());
-                    default -> throw new IllegalArgumentException("runs are one, pa, gs or gs-default, got " + run);
+                    default -> {
+                        if (!run.startsWith("gs:")) {
+                            throw new IllegalArgumentException(
+                                    "runs are one, pa, gs, gs-default or gs:THRESHOLD, got " + run);
+                        }
+                        yield fineTune(sc, start, gradientSharing(new FixedThresholdAlgorithm(
+                                Double.parseDouble(run.substring(3)))), Engine.GRADIENT_SHARING, batches, data.test());
+                    }
                 };
+                long weightMoved = r.stepChanges().values().stream().filter(c -> c[0] > 0).count();
+                long inputMoved = r.stepChanges().values().stream().filter(c -> c[1] > 0).count();
                 System.out.print(run + " " + r);
+                System.out.printf(Locale.ROOT, "  steps moved: %d of %d weight, %d of %d input%n", weightMoved,
+                        r.stepChanges().size(), inputMoved, r.stepChanges().size());
             }
         }
     }
