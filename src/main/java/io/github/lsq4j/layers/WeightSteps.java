@@ -48,12 +48,21 @@ final class WeightSteps {
     static void clamp(Map<String, INDArray> paramTable) {
         for (String key : new String[] {LsqLayerConfig.WEIGHT_STEP_KEY, LsqLayerConfig.INPUT_STEP_KEY}) {
             INDArray p = paramTable == null ? null : paramTable.get(key);
-            // element by element: a step array is short (one per tensor or per channel), and this runs after
-            // every update, where a native op call per array costs more
-            for (long i = 0; p != null && i < p.length(); i++) {
-                if (p.getDouble(i) < LsqMath.MIN_STEP) {
-                    p.putScalar(i, LsqMath.MIN_STEP);
-                }
+            if (p != null) {
+                raiseToMinStep(p);
+            }
+        }
+    }
+
+    /**
+     * Raises every step below {@link LsqMath#MIN_STEP} to it, in place; NaN stays (and is refused where it is
+     * used). Element by element: a step array is short (one per tensor or per channel), and this runs after every
+     * update, where a native op call per array costs more.
+     */
+    private static void raiseToMinStep(INDArray steps) {
+        for (long i = 0; i < steps.length(); i++) {
+            if (steps.getDouble(i) < LsqMath.MIN_STEP) {
+                steps.putScalar(i, LsqMath.MIN_STEP);
             }
         }
     }
@@ -67,11 +76,7 @@ final class WeightSteps {
         ensureInitialized(layer);
         INDArray w = layer.getParam(LsqLayerConfig.WEIGHT_KEY);
         INDArray sw = layer.getParam(LsqLayerConfig.WEIGHT_STEP_KEY).dup().reshape(c.numWeightSteps());
-        for (long i = 0; i < sw.length(); i++) {
-            if (sw.getDouble(i) < LsqMath.MIN_STEP) { // the steps the layer computes with (NaN stays, and is refused)
-                sw.putScalar(i, LsqMath.MIN_STEP);
-            }
-        }
+        raiseToMinStep(sw); // the steps the layer computes with
         INDArray codes;
         try {
             // the codes of the weights the layer computes with (its quantizer in its data type): in float, v * (1/s)

@@ -9,6 +9,9 @@ import org.bytedeco.dnnl.pooling_forward;
 import org.bytedeco.dnnl.reorder;
 import org.bytedeco.javacpp.FloatPointer;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.ops.impl.reduce.longer.MatchCondition;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.conditions.Conditions;
 
 /**
  * A network input: DL4J's {@code [N, C, H, W]} or {@code [N, C]} float array, written into its value
@@ -19,8 +22,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * <p>An input holding NaN or infinite values is refused, as the float path refuses it: a quantizer would clamp
  * them into range and hide them. The check is an average pooling of each example (a sum is NaN or infinite when
  * a term is; oneDNN's JIT pooling reads the example as {@code [k, E/k]} channels-last, vectorized over {@code k});
- * the exact count, in Java, runs only when a sum is not finite (a sum of huge finite values can overflow: such an
- * input counts no bad value and passes).
+ * the exact count (ND4J's {@link MatchCondition}) runs only when a sum is not finite (a sum of huge finite values
+ * can overflow: such an input counts no bad value and passes).
  */
 final class InputOp extends Op {
     /** Channels-last pooling vectorizes over up to this many columns of an example. */
@@ -88,24 +91,13 @@ final class InputOp extends Op {
             pooling.execute(OneDnn.stream(), args);
             for (int i = 0; i < sums.capacity(); i++) {
                 if (!Float.isFinite(sums.get(i))) {
-                    long nonFinite = countNonFinite(x);
+                    long nonFinite = Nd4j.getExecutioner().exec(new MatchCondition(x, Conditions.notFinite())).getLong(0);
                     if (nonFinite > 0) {
                         throw new IntegerKernel.NonFiniteInputException(nonFinite, x.length());
                     }
                     return;
                 }
             }
-        }
-
-        private static long countNonFinite(INDArray x) {
-            FloatBuffer values = x.data().asNioFloat();
-            long count = 0;
-            for (int i = 0; i < x.length(); i++) {
-                if (!Float.isFinite(values.get(i))) {
-                    count++;
-                }
-            }
-            return count;
         }
     }
 

@@ -1,12 +1,12 @@
 package io.github.lsq4j.onednn;
 
+import io.github.lsq4j.layers.IntegerKernel;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import io.github.lsq4j.layers.IntegerKernel;
 import org.deeplearning4j.nn.api.Model;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;

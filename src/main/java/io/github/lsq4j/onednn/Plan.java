@@ -5,6 +5,7 @@ import java.util.HashMap;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
 import org.bytedeco.dnnl.memory;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
@@ -19,7 +20,7 @@ import org.nd4j.linalg.factory.Nd4j;
  */
 final class Plan implements AutoCloseable {
     /** Plans made and not yet closed, in this JVM: what the tests of native-memory ownership count. */
-    private static final java.util.concurrent.atomic.AtomicLong OPEN = new java.util.concurrent.atomic.AtomicLong();
+    private static final AtomicLong OPEN = new AtomicLong();
 
     final long batch;
     final NativeOwner owner = new NativeOwner();

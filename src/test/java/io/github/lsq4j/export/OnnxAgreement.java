@@ -11,8 +11,6 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.function.UnaryOperator;
 import org.deeplearning4j.nn.api.Model;
-import org.deeplearning4j.nn.graph.ComputationGraph;
-import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -35,11 +33,6 @@ final class OnnxAgreement {
                         b.assign(Nd4j.createFromArray(codes.values()).reshape(b.shape())));
             }
         }
-    }
-
-    /** @return DL4J's output for {@code x} (the first output of a graph) */
-    static INDArray dl4jOutput(Model net, INDArray x) {
-        return net instanceof MultiLayerNetwork m ? m.output(x) : ((ComputationGraph) net).outputSingle(x);
     }
 
     /**

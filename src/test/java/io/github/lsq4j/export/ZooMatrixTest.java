@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.github.lsq4j.convert.LsqConverter;
+import io.github.lsq4j.AnyModel;
 import io.github.lsq4j.convert.QuantizationPolicy;
 import io.github.lsq4j.layers.LsqLayers;
 import io.github.lsq4j.layers.QuantizedLayer;
@@ -35,14 +35,12 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import io.github.lsq4j.ZooNetworks;
 import org.junit.jupiter.params.provider.EnumSource;
-import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.dataset.adapter.SingletonDataSetIterator;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
-import org.nd4j.linalg.lossfunctions.LossFunctions;
 
 /**
  * Every vision network of {@code deeplearning4j-zoo} 1.0.0-M2.1, at the smallest square input it accepts
@@ -99,7 +97,7 @@ class ZooMatrixTest {
         OnnxExporter.export(floatNet, floatFile, 3, zoo.size, zoo.size);
 
         QuantizationPolicy policy = QuantizationPolicy.paper(BITS);
-        Model converted = convert(floatNet, policy);
+        Model converted = AnyModel.convert(floatNet, policy);
         assertFalse(LsqLayers.lsqLayers(converted).isEmpty(), zoo + ": no LSQ layer");
         LsqLayers.calibrate(converted, new SingletonDataSetIterator(batch));
 
@@ -114,7 +112,7 @@ class ZooMatrixTest {
         Model restored = lsq instanceof MultiLayerNetwork ? ModelFiles.loadMultiLayerNetwork(saved)
                 : ModelFiles.loadComputationGraph(saved);
         assertBitIdentical(lsq.params(), restored.params(), zoo + ": restored parameters");
-        assertBitIdentical(OnnxAgreement.dl4jOutput(lsq, x), OnnxAgreement.dl4jOutput(restored, x),
+        assertBitIdentical(AnyModel.output(lsq, x), AnyModel.output(restored, x),
                 zoo + ": restored outputs");
         fit(lsq, batch);
         fit(restored, batch);
@@ -147,7 +145,7 @@ class ZooMatrixTest {
     private static Comparison exportAndCompare(Model net, INDArray x, Path file) throws Exception {
         OnnxExporter.export(net, file, 3, x.size(2), x.size(3));
         OnnxAgreement.useExportedBiases(net);
-        INDArray expected = OnnxAgreement.dl4jOutput(net, x);
+        INDArray expected = AnyModel.output(net, x);
         String input = net instanceof MultiLayerNetwork ? OnnxExporter.MLN_INPUT
                 : ((ComputationGraph) net).getConfiguration().getNetworkInputs().get(0);
         List<INDArray> runs = OnnxAgreement.atEveryLevel(expected, file, input, x);
@@ -192,11 +190,6 @@ class ZooMatrixTest {
         return last.conf().getLayer() instanceof Yolo2OutputLayer yolo ? yolo : null;
     }
 
-    private static Model convert(Model net, QuantizationPolicy policy) {
-        return net instanceof MultiLayerNetwork m ? LsqConverter.convert(m, policy)
-                : LsqConverter.convert((ComputationGraph) net, policy);
-    }
-
     private static Model withRecipe(Model net, LsqRecipe recipe, long iterations) {
         return net instanceof MultiLayerNetwork m ? recipe.applyTo(m, iterations)
                 : recipe.applyTo((ComputationGraph) net, iterations);
@@ -218,7 +211,7 @@ class ZooMatrixTest {
      * UNet's per-pixel output.
      */
     private static INDArray labels(Model net, INDArray x) {
-        INDArray out = OnnxAgreement.dl4jOutput(net, x);
+        INDArray out = AnyModel.output(net, x);
         if (out.rank() == 2) {
             INDArray y = Nd4j.zeros(DataType.FLOAT, out.shape());
             for (int i = 0; i < out.size(0); i++) {

@@ -3,6 +3,7 @@ package io.github.lsq4j.onednn;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.github.lsq4j.AnyModel;
 import io.github.lsq4j.TrainedLsq;
 import io.github.lsq4j.convert.ConvertTestNets;
 import io.github.lsq4j.convert.LsqConverter;
@@ -35,7 +36,7 @@ class IntegerLayerPathTest {
 
     private static INDArray output(Model net, INDArray x, boolean integer) {
         IntegerInference.setEnabled(integer);
-        return net instanceof MultiLayerNetwork m ? m.output(x) : ((ComputationGraph) net).outputSingle(x);
+        return AnyModel.output(net, x);
     }
 
     private static void assertSameAsFloatPath(Model net, INDArray x) {

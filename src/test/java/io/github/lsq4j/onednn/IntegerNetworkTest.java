@@ -5,13 +5,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.github.lsq4j.AnyModel;
 import io.github.lsq4j.TrainedLsq;
 import io.github.lsq4j.convert.ConvertTestNets;
 import io.github.lsq4j.convert.LsqConverter;
 import io.github.lsq4j.convert.QuantizationPolicy;
 import io.github.lsq4j.layers.IntegerInference;
 import io.github.lsq4j.layers.IntegerKernel;
-import io.github.lsq4j.layers.LsqLayers;
 import io.github.lsq4j.train.LsqRecipe;
 import java.util.Arrays;
 import java.util.function.Supplier;
@@ -26,8 +26,6 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.dataset.DataSet;
-import org.nd4j.linalg.dataset.adapter.SingletonDataSetIterator;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 
@@ -46,13 +44,6 @@ class IntegerNetworkTest {
     }
 
 
-    /**
-     * Asserts that two outputs of one network agree: the same class (over axis 1) and values within 1 % of the
-     * largest, for all but one example in eight. What may differ: where a layer's output lands within float
-     * rounding of a quantizer's rounding boundary (x.5 steps), the float path (float sums in ND4J's order) and
-     * the integer path (exact sums; oneDNN rounds ties to even, lsq4j away from zero) can pick neighbouring
-     * codes, and the difference carries through the layers after it.
-     */
     /**
      * Asserts that two outputs of one network agree: the same class (over axis 1) for all but one example in
      * eight, and as many within {@code tolerance} of the largest value, when it is positive. What may differ:
@@ -121,12 +112,10 @@ class IntegerNetworkTest {
         System.arraycopy(net.shape, 0, batch, 1, net.shape.length);
         INDArray x = Nd4j.rand(DataType.FLOAT, batch);
         Model floatNet = net.factory.get();
-        Model lsq = TrainedLsq.trained(floatNet instanceof MultiLayerNetwork m ? LsqConverter.convert(m, policy)
-                : LsqConverter.convert((ComputationGraph) floatNet, policy), x, net.classes, 3);
+        Model lsq = TrainedLsq.trained(AnyModel.convert(floatNet, policy), x, net.classes, 3);
         IntegerInference.setEnabled(false);
         try (IntegerNetwork compiled = IntegerNetwork.compile(lsq, net.shape)) {
-            INDArray expected = lsq instanceof MultiLayerNetwork m ? m.output(x) : ((ComputationGraph) lsq).outputSingle(x);
-            assertAgrees(expected, compiled.output(x), net + ", " + what, 1e-4);
+            assertAgrees(AnyModel.output(lsq, x), compiled.output(x), net + ", " + what, 1e-4);
         } finally {
             IntegerInference.setEnabled(true);
         }

@@ -3,16 +3,14 @@ package io.github.lsq4j.onednn;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import io.github.lsq4j.AnyModel;
 import io.github.lsq4j.ZooNetworks;
-import io.github.lsq4j.convert.LsqConverter;
 import io.github.lsq4j.convert.QuantizationPolicy;
 import io.github.lsq4j.layers.IntegerInference;
 import io.github.lsq4j.layers.LsqLayers;
 import java.util.EnumSet;
 import java.util.Set;
 import org.deeplearning4j.nn.api.Model;
-import org.deeplearning4j.nn.graph.ComputationGraph;
-import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -48,10 +46,6 @@ class IntegerZooTest {
         IntegerInference.setEnabled(true);
     }
 
-    private static INDArray output(Model net, INDArray x) {
-        return net instanceof MultiLayerNetwork m ? m.output(x) : ((ComputationGraph) net).outputSingle(x);
-    }
-
     @ParameterizedTest(name = "{0}")
     @EnumSource(ZooNetworks.class)
     void compilesExactlyOrRefusesNamingTheLayer(ZooNetworks zoo) {
@@ -59,8 +53,7 @@ class IntegerZooTest {
         int size = COMPILED.contains(zoo) ? Math.max(zoo.size, 32) : zoo.size;
         Model floatNet = zoo.factory.apply(size);
         INDArray x = Nd4j.rand(DataType.FLOAT, IMAGES, 3, size, size);
-        Model lsq = floatNet instanceof MultiLayerNetwork m ? LsqConverter.convert(m, QuantizationPolicy.paper(4))
-                : LsqConverter.convert((ComputationGraph) floatNet, QuantizationPolicy.paper(4));
+        Model lsq = AnyModel.convert(floatNet, QuantizationPolicy.paper(4));
         LsqLayers.calibrate(lsq, new SingletonDataSetIterator(new DataSet(x, Nd4j.zeros(DataType.FLOAT, IMAGES, 1))));
         IntegerNetwork compiled;
         try {
@@ -77,10 +70,10 @@ class IntegerZooTest {
                 fail(zoo + " compiled; add it to COMPILED:\n" + compiled);
             }
             IntegerInference.setEnabled(false);
-            IntegerNetworkTest.assertAgrees(output(lsq, x), compiled.output(x), zoo + " at 4 bits", 0);
+            IntegerNetworkTest.assertAgrees(AnyModel.output(lsq, x), compiled.output(x), zoo + " at 4 bits", 0);
         }
         try (IntegerNetwork compiledFloat = IntegerNetwork.compile(floatNet, 3, size, size)) {
-            IntegerNetworkTest.assertAgrees(output(floatNet, x), compiledFloat.output(x), zoo + " in float", 1e-3);
+            IntegerNetworkTest.assertAgrees(AnyModel.output(floatNet, x), compiledFloat.output(x), zoo + " in float", 1e-3);
         }
     }
 }

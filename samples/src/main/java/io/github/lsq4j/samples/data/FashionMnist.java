@@ -70,6 +70,18 @@ public final class FashionMnist {
     }
 
     /**
+     * Both splits.
+     *
+     * @param dir the directory with the four files
+     * @return the training and test splits
+     * @throws IOException if a file is missing ({@link NoSuchFileException}, the message says how to get them) or
+     *                     damaged
+     */
+    public static Splits load(Path dir) throws IOException {
+        return new Splits(load(dir, Split.TRAIN), load(dir, Split.TEST));
+    }
+
+    /**
      * Both splits, for the samples' main methods: where a file is missing or damaged, the program ends
      * with what is wrong and how to get the data set ({@link SampleCli#fail}), not with a stack trace.
      *
@@ -78,7 +90,7 @@ public final class FashionMnist {
      */
     public static Splits loadOrExit(Path dir) {
         try {
-            return new Splits(load(dir, Split.TRAIN), load(dir, Split.TEST));
+            return load(dir);
         } catch (NoSuchFileException e) {
             throw SampleCli.fail("Fashion-MNIST is not in " + dir + ": " + e.getFile() + "(.gz) is missing."
                     + System.lineSeparator() + HOW_TO_GET);

@@ -249,7 +249,9 @@ public final class IntegerInferenceBenchmark implements SampleCli.Checked {
         double layerMax = 0;
         double compiledMax = 0;
         ComputationGraph lsqDouble = inDouble ? lsq.convertDataType(DataType.DOUBLE) : null;
-        int[] doubleDiffers = new int[3];
+        int floatVsDouble = 0;
+        int layerVsDouble = 0;
+        int compiledVsDouble = 0;
         ImageClassificationIterator it = ImageClassificationIterator.builder(test, EVAL_BATCH)
                 .normalize(FashionMnist.MEAN, FashionMnist.STD).limit(images).build();
         try (IntegerNetwork compiled = IntegerNetwork.compile(lsq, 1, 28, 28)) {
@@ -275,9 +277,9 @@ public final class IntegerInferenceBenchmark implements SampleCli.Checked {
                 if (lsqDouble != null) {
                     int[] d = classes(lsqDouble.outputSingle(x.castTo(DataType.DOUBLE)));
                     for (int i = 0; i < d.length; i++) {
-                        doubleDiffers[0] += f[i] != d[i] ? 1 : 0;
-                        doubleDiffers[1] += l[i] != d[i] ? 1 : 0;
-                        doubleDiffers[2] += c[i] != d[i] ? 1 : 0;
+                        floatVsDouble += f[i] != d[i] ? 1 : 0;
+                        layerVsDouble += l[i] != d[i] ? 1 : 0;
+                        compiledVsDouble += c[i] != d[i] ? 1 : 0;
                     }
                 }
                 layerMax = Math.max(layerMax, layerOut.sub(floatOut).amaxNumber().doubleValue());
@@ -288,7 +290,7 @@ public final class IntegerInferenceBenchmark implements SampleCli.Checked {
         }
         return new Agreement(network, bits, perChannel, images, floatCorrect, layerCorrect, layerDiffers,
                 compiledCorrect, compiledDiffers, layerMax, compiledMax,
-                lsqDouble == null ? null : new DoubleReference(doubleDiffers[0], doubleDiffers[1], doubleDiffers[2]));
+                lsqDouble == null ? null : new DoubleReference(floatVsDouble, layerVsDouble, compiledVsDouble));
     }
 
     private static int[] classes(INDArray scores) {

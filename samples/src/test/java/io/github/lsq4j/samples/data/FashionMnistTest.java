@@ -72,8 +72,7 @@ public class FashionMnistTest {
             assertTrue(Files.isDirectory(FashionMnist.DEFAULT_DIR), missing + ", and " + REQUIRE_PROPERTY + " is set");
         }
         assumeTrue(Files.isDirectory(FashionMnist.DEFAULT_DIR), missing + ": skipped");
-        return new FashionMnist.Splits(FashionMnist.load(FashionMnist.DEFAULT_DIR, FashionMnist.Split.TRAIN),
-                FashionMnist.load(FashionMnist.DEFAULT_DIR, FashionMnist.Split.TEST));
+        return FashionMnist.load(FashionMnist.DEFAULT_DIR);
     }
 
     @Test

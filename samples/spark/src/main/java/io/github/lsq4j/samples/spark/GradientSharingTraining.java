@@ -19,6 +19,7 @@ import java.util.Locale;
 import java.util.Map;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.deeplearning4j.datasets.iterator.ExistingDataSetIterator;
+import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.optimize.solvers.accumulation.encoding.ThresholdAlgorithm;
 import org.deeplearning4j.optimize.solvers.accumulation.encoding.residual.ResidualClippingPostProcessor;
@@ -190,9 +191,7 @@ public final class GradientSharingTraining {
 
     /**
      * Fine-tunes a copy of {@code start} for one epoch over {@code batches} with the paper's 4-bit recipe, its
-     * cosine schedule spread over the iterations each worker runs; re-estimates batch-norm statistics (parameter
-     * averaging and gradient sharing move the moving averages as they move parameters, and after so short a
-     * run they lag the weights, see {@link BatchNormStatistics}) and evaluates it.
+     * cosine schedule spread over the iterations each worker runs, and evaluates it ({@link #accuracy}).
      *
      * @param sc      the Spark context (unused for {@link Engine#ONE_WORKER})
      * @param start   the calibrated LSQ network (not changed)
@@ -238,10 +237,10 @@ public final class GradientSharingTraining {
     }
 
     /**
-     * @param net an LSQ network
+     * @param net an LSQ network (MultiLayerNetwork or ComputationGraph)
      * @return per LSQ layer, its steps: {weight step(s), input step(s)}, copied
      */
-    public static Map<String, double[][]> stepValues(ComputationGraph net) {
+    public static Map<String, double[][]> stepValues(Model net) {
         Map<String, double[][]> steps = new LinkedHashMap<>();
         for (QuantizedLayer l : LsqLayers.lsqLayers(net)) {
             steps.put(l.name(), new double[][] {values(l, LsqLayerConfig.WEIGHT_STEP_KEY),

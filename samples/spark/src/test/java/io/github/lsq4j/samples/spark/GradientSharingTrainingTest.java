@@ -54,8 +54,7 @@ class GradientSharingTrainingTest {
 
     private static FashionMnist.Splits fashionMnistOrSkip() {
         try {
-            return new FashionMnist.Splits(FashionMnist.load(FashionMnist.DEFAULT_DIR, FashionMnist.Split.TRAIN),
-                    FashionMnist.load(FashionMnist.DEFAULT_DIR, FashionMnist.Split.TEST));
+            return FashionMnist.load(FashionMnist.DEFAULT_DIR);
         } catch (NoSuchFileException e) {
             return Assumptions.abort("Fashion-MNIST is not in " + FashionMnist.DEFAULT_DIR + ": " + e.getMessage());
         } catch (IOException e) {

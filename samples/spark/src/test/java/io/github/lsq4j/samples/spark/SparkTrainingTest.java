@@ -3,9 +3,6 @@ package io.github.lsq4j.samples.spark;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.github.lsq4j.layers.LsqLayerConfig;
-import io.github.lsq4j.layers.LsqLayers;
-import io.github.lsq4j.layers.QuantizedLayer;
 import io.github.lsq4j.train.ModelFiles;
 import java.nio.file.Path;
 import java.util.List;
@@ -55,11 +52,9 @@ class SparkTrainingTest {
         assertEquals(trained.output(x), restored.output(x), "restored: bit-identical outputs");
     }
 
+    /** @return every LSQ step of the network, weight and input steps layer by layer */
     private static double[] steps(MultiLayerNetwork net) {
-        return LsqLayers.lsqLayers(net).stream()
-                .flatMap(l -> java.util.stream.Stream.of(LsqLayerConfig.WEIGHT_STEP_KEY, LsqLayerConfig.INPUT_STEP_KEY)
-                        .map(((QuantizedLayer) l)::getParam))
-                .flatMapToDouble(p -> java.util.Arrays.stream(p.dup().data().asDouble()))
-                .toArray();
+        return GradientSharingTraining.stepValues(net).values().stream().flatMap(java.util.Arrays::stream)
+                .flatMapToDouble(java.util.Arrays::stream).toArray();
     }
 }
