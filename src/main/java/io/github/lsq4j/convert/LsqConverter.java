@@ -255,7 +255,7 @@ public final class LsqConverter {
         return plan;
     }
 
-    /** Adds the policy's quantizers and step updater to a mapping's builder, and builds the layer. */
+    /** Adds the policy's quantizers, step updater and step unit to a mapping's builder, and builds the layer. */
     private Layer quantize(LsqLayerBuilder<?> builder, String name, boolean firstOrLast, boolean inputSigned) {
         QuantizationPolicy.LayerQuantizers quantizers = policy.quantizersFor(name, firstOrLast, inputSigned,
                 builder.quantizerSettings().weightChannelAxis(), builder instanceof LsqDepthwiseConv2D.Builder);
@@ -263,6 +263,7 @@ public final class LsqConverter {
         if (policy.stepUpdater() != null) {
             builder.stepUpdater(policy.stepUpdater().clone());
         }
+        builder.stepUnit(policy.stepUnit());
         return builder.buildLayer();
     }
 

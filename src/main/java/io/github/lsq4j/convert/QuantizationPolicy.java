@@ -1,5 +1,6 @@
 package io.github.lsq4j.convert;
 
+import io.github.lsq4j.layers.LsqOptions;
 import io.github.lsq4j.quant.GradientScale;
 import io.github.lsq4j.quant.QuantRange;
 import io.github.lsq4j.quant.Quantizer;
@@ -40,6 +41,7 @@ public final class QuantizationPolicy {
     private final Quantizer inputTemplate;
     private final boolean quantize;
     private final IUpdater stepUpdater;
+    private final double stepUnit;
     private final boolean perChannelDepthwise;
 
     private QuantizationPolicy(Builder b) {
@@ -52,6 +54,7 @@ public final class QuantizationPolicy {
         this.inputTemplate = b.inputTemplate;
         this.quantize = b.quantize;
         this.stepUpdater = b.stepUpdater;
+        this.stepUnit = b.stepUnit;
         this.perChannelDepthwise = b.perChannelDepthwise;
     }
 
@@ -155,6 +158,11 @@ public final class QuantizationPolicy {
         return stepUpdater;
     }
 
+    /** @return the unit of the converted layers' step parameters (see {@link LsqOptions}) */
+    public double stepUnit() {
+        return stepUnit;
+    }
+
     /** @return whether depthwise convolutions get per-channel weight steps whatever the weight quantizer says */
     public boolean perChannelDepthwise() {
         return perChannelDepthwise;
@@ -165,7 +173,8 @@ public final class QuantizationPolicy {
         return "QuantizationPolicy(bits=" + bits + ", firstLastBits=" + (firstLastBits > 0 ? firstLastBits : "same")
                 + (overrides.isEmpty() ? "" : ", overrides=" + overrides) + (skip.isEmpty() ? "" : ", skip=" + skip)
                 + ", unsupported=" + unsupportedLayers + ", weights=" + weightTemplate + ", inputs=" + inputTemplate
-                + (perChannelDepthwise ? "" : ", per-tensor depthwise") + (quantize ? "" : ", quantization off") + (stepUpdater == null ? "" : ", stepUpdater=" + stepUpdater) + ")";
+                + (perChannelDepthwise ? "" : ", per-tensor depthwise") + (quantize ? "" : ", quantization off") + (stepUpdater == null ? "" : ", stepUpdater=" + stepUpdater)
+                + (stepUnit == 1 ? "" : ", stepUnit=" + stepUnit) + ")";
     }
 
     /**
@@ -190,6 +199,7 @@ public final class QuantizationPolicy {
         private boolean gradientScaleSet;
         private boolean quantize = true;
         private IUpdater stepUpdater;
+        private double stepUnit = 1;
         private boolean perChannelDepthwise = true;
 
         private Builder(int bits) {
@@ -315,6 +325,17 @@ public final class QuantizationPolicy {
         }
 
         /**
+         * @param stepUnit the unit of the step parameters (default 1): each holds {@code s / stepUnit}, its
+         *                 updates {@code 1/stepUnit} times larger for the same step trajectory under SGD; for
+         *                 gradient sharing (see {@link LsqOptions}): finite, > 0
+         * @return this
+         */
+        public Builder stepUnit(double stepUnit) {
+            this.stepUnit = stepUnit;
+            return this;
+        }
+
+        /**
          * @return the policy
          * @throws IllegalArgumentException naming the bad value
          */
@@ -327,6 +348,11 @@ public final class QuantizationPolicy {
             if (unsupportedLayers == null || weightTemplate == null || inputTemplate == null) {
                 throw new IllegalArgumentException("policy: unsupportedLayers, weightQuantizer and inputQuantizer must "
                         + "not be null");
+            }
+            try {
+                LsqOptions.checkStepUnit(stepUnit);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("policy: stepUnit " + e.getMessage(), e);
             }
             if (gradientScaleSet) {
                 if (gradientScale == null) {

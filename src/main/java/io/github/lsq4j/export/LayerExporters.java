@@ -150,7 +150,7 @@ final class LayerExporters {
         if (q == null) {
             return input;
         }
-        double step = lsq.getParam(LsqLayerConfig.INPUT_STEP_KEY).getDouble(0);
+        double step = lsq.stepValues(LsqLayerConfig.INPUT_STEP_KEY).getDouble(0);
         if (step == 0) {
             throw new IllegalStateException(describe(layer) + ": the input step is not initialized; train the network "
                     + "or call LsqLayers.calibrate before exporting");

@@ -18,7 +18,7 @@ import org.slf4j.LoggerFactory;
  * elements this is 5-10x faster than the same quantizer as graph ops, with the same values and
  * gradients (tested against the golden numbers and the graph op).
  *
- * <p>The input step is the layer's {@value LsqLayerConfig#INPUT_STEP_KEY} parameter; 0 means "not
+ * <p>The input step is held by the layer's {@value LsqLayerConfig#INPUT_STEP_KEY} parameter; 0 means "not
  * initialized". Then a training pass derives it from the batch and stores it (the paper's "first
  * training batch"); an inference pass derives it for that batch only and writes no parameter, so
  * inference before training gives finite, sensibly quantized outputs and never changes the network.
@@ -48,7 +48,7 @@ public final class InputQuantization {
 
     /** @return the stored input step; 0 if not initialized */
     double storedStep() {
-        return layer.getParam(LsqLayerConfig.INPUT_STEP_KEY).getDouble(0);
+        return StepParams.first(layer, LsqLayerConfig.INPUT_STEP_KEY);
     }
 
     /**
@@ -120,7 +120,7 @@ public final class InputQuantization {
         double step = storedStep();
         if (step == 0) {
             step = batchStep(x);
-            layer.getParam(LsqLayerConfig.INPUT_STEP_KEY).assign(step);
+            StepParams.assign(layer, LsqLayerConfig.INPUT_STEP_KEY, step);
             log.debug("{}: input step initialized from the first training batch to {}", layer.name(), step);
         }
         return step;
@@ -138,11 +138,13 @@ public final class InputQuantization {
      * @param x        the layer input
      * @param step     the step, from {@link #backwardStep}
      * @param gradient on entry {@code dL/dxhat}, on return {@code dL/dx}
-     * @return {@code dL/ds} of the input step, with the paper's gradient scale
+     * @return the gradient of the input step's parameter: {@code dL/ds} with the paper's gradient scale, over the
+     *         step unit ({@link StepParams#gradientScale})
      */
     double backward(INDArray x, double step, INDArray gradient) {
         Quantizer quantizer = quantizer();
-        return EagerQuantizer.backward(x, step, quantizer, quantizer.stepGradientScale(x.shape(), true), gradient);
+        return EagerQuantizer.backward(x, step, quantizer, StepParams.gradientScale(layer, quantizer, x.shape(), true),
+                gradient);
     }
 
     /** The paper's initial input step for one batch. */
@@ -173,7 +175,7 @@ public final class InputQuantization {
         double step = calibration.step();
         calibration = null;
         if (!Double.isNaN(step)) {
-            layer.getParam(LsqLayerConfig.INPUT_STEP_KEY).assign(step);
+            StepParams.assign(layer, LsqLayerConfig.INPUT_STEP_KEY, step);
         }
         return step;
     }

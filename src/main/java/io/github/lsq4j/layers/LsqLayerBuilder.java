@@ -135,6 +135,21 @@ public interface LsqLayerBuilder<T extends LsqLayerBuilder<T>> {
         return self();
     }
 
+    /**
+     * The unit of the step parameters (default 1): each step parameter holds {@code s / unit}, and its
+     * gradient is scaled to match, so that SGD moves the steps as it would with unit 1 while their
+     * parameter updates are {@code 1/unit} times larger. For gradient sharing, whose threshold encoding
+     * would otherwise hold the steps' small updates back ({@code docs/scale-out.md}).
+     *
+     * @param unit the unit: finite, > 0
+     * @return this
+     * @see LsqOptions
+     */
+    default T stepUnit(double unit) {
+        quantizerSettings().setStepUnit(unit);
+        return self();
+    }
+
     @SuppressWarnings("unchecked")
     private T self() {
         return (T) this;

@@ -15,7 +15,9 @@ import org.nd4j.shade.jackson.annotation.JsonIgnore;
  * quantized) and {@value #INPUT_STEP_KEY} (input step {@code [1, 1]}, if the inputs are quantized). A
  * step of 0 means "not initialized yet": the weight step is derived from the weights on first use, the
  * input step from the first training batch or {@link LsqLayers#calibrate}. Step sizes get no L1, L2 or
- * weight decay, and use {@link #getStepUpdater()} when it is set (else the layer's updater).
+ * weight decay, and use {@link #getStepUpdater()} when it is set (else the layer's updater). A step
+ * parameter holds the step divided by {@link #getStepUnit()} (1 unless set); read and write step values
+ * through {@link QuantizedLayer#stepValues} and {@link QuantizedLayer#setStepValues}.
  */
 public interface LsqLayerConfig {
     /** The LSQ options of the layer JSON before format version 1, each a layer property of its own. */
@@ -53,6 +55,16 @@ public interface LsqLayerConfig {
     @JsonIgnore
     default IUpdater getStepUpdater() {
         return getLsq() == null ? null : getLsq().stepUpdater();
+    }
+
+    /**
+     * @return the unit of the step parameters: a step parameter holds {@code s / stepUnit} (1 when the
+     *         configuration has no LSQ options)
+     * @see LsqOptions
+     */
+    @JsonIgnore
+    default double getStepUnit() {
+        return getLsq() == null ? 1 : getLsq().stepUnit();
     }
 
     /** @return number of output channels / units */

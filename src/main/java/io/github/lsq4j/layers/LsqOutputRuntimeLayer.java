@@ -129,8 +129,8 @@ public class LsqOutputRuntimeLayer extends BaseOutputLayer<LsqOutputLayer> imple
             INDArray weightGradient = gradientViews.get(LsqLayerConfig.WEIGHT_KEY);
             INDArray stepGradient;
             try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
-                stepGradient = EagerQuantizer.backward(w, getParam(LsqLayerConfig.WEIGHT_STEP_KEY), weights,
-                        weights.stepGradientScale(w.shape(), false), weightGradient);
+                stepGradient = EagerQuantizer.backward(w, StepParams.values(this, LsqLayerConfig.WEIGHT_STEP_KEY),
+                        weights, StepParams.gradientScale(this, weights, w.shape(), false), weightGradient);
             }
             INDArray view = gradientViews.get(LsqLayerConfig.WEIGHT_STEP_KEY);
             view.assign(stepGradient.reshape(view.shape()));
@@ -147,6 +147,6 @@ public class LsqOutputRuntimeLayer extends BaseOutputLayer<LsqOutputLayer> imple
     @Override
     public void applyConstraints(int iteration, int epoch) {
         super.applyConstraints(iteration, epoch);
-        WeightSteps.clamp(paramTable());
+        StepParams.clamp(paramTable(), lsqConf().getStepUnit());
     }
 }

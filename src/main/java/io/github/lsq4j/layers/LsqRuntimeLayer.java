@@ -192,8 +192,8 @@ public class LsqRuntimeLayer extends SameDiffLayer implements QuantizedLayer {
     private void weightQuantizerBackward(INDArray weightGradient) {
         Quantizer quantizer = lsqConf().getWeightQuantizer();
         INDArray w = getParam(LsqLayerConfig.WEIGHT_KEY);
-        INDArray stepGradient = EagerQuantizer.backward(w, getParam(LsqLayerConfig.WEIGHT_STEP_KEY), quantizer,
-                quantizer.stepGradientScale(w.shape(), false), weightGradient);
+        INDArray stepGradient = EagerQuantizer.backward(w, StepParams.values(this, LsqLayerConfig.WEIGHT_STEP_KEY),
+                quantizer, StepParams.gradientScale(this, quantizer, w.shape(), false), weightGradient);
         INDArray view = gradTable.get(LsqLayerConfig.WEIGHT_STEP_KEY);
         view.assign(stepGradient.reshape(view.shape()));
     }
@@ -223,6 +223,6 @@ public class LsqRuntimeLayer extends SameDiffLayer implements QuantizedLayer {
     @Override
     public void applyConstraints(int iteration, int epoch) {
         super.applyConstraints(iteration, epoch);
-        WeightSteps.clamp(paramTable);
+        StepParams.clamp(paramTable, lsqConf().getStepUnit());
     }
 }

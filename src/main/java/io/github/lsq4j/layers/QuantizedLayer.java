@@ -1,6 +1,7 @@
 package io.github.lsq4j.layers;
 
 import org.deeplearning4j.nn.api.Layer;
+import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
  * A runtime layer with LSQ quantizers, as a network holds it: {@link LsqRuntimeLayer} (of
@@ -39,6 +40,48 @@ public interface QuantizedLayer extends Layer {
      */
     default LsqIntegerParams integerParams() {
         return WeightSteps.integerParams(this);
+    }
+
+    /**
+     * The steps a step parameter holds, whatever the layer's step unit ({@link LsqLayerConfig#getStepUnit()}):
+     * read steps here, not from {@code getParam}, which holds {@code s / unit}.
+     *
+     * @param key {@link LsqLayerConfig#WEIGHT_STEP_KEY} or {@link LsqLayerConfig#INPUT_STEP_KEY}
+     * @return a copy of the steps, in the parameter's shape ({@code 0} = not initialized yet)
+     * @throws IllegalArgumentException if the layer has no such parameter (that quantizer is off)
+     */
+    default INDArray stepValues(String key) {
+        checkStepKey(key);
+        return StepParams.values(this, key).dup();
+    }
+
+    /**
+     * Sets steps, whatever the layer's step unit: e.g. steps trained elsewhere.
+     *
+     * @param key    {@link LsqLayerConfig#WEIGHT_STEP_KEY} or {@link LsqLayerConfig#INPUT_STEP_KEY}
+     * @param values the steps, as many as the parameter holds, each finite and {@code > 0}
+     * @throws IllegalArgumentException naming the layer if the layer has no such parameter, or a value's count
+     *                                  or sign is wrong
+     */
+    default void setStepValues(String key, INDArray values) {
+        checkStepKey(key);
+        INDArray p = getParam(key);
+        if (values.length() != p.length()) {
+            throw new IllegalArgumentException(lsqConf().describe() + ": " + key + " holds " + p.length()
+                    + " step(s), got " + values.length() + " values");
+        }
+        double min = values.minNumber().doubleValue();
+        if (!(min > 0) || Double.isInfinite(values.maxNumber().doubleValue())) {
+            throw new IllegalArgumentException(lsqConf().describe() + ": steps must be finite and > 0, got " + values);
+        }
+        StepParams.assign(this, key, values);
+    }
+
+    private void checkStepKey(String key) {
+        if (!LsqLayerConfig.isStepParam(key) || getParam(key) == null) {
+            throw new IllegalArgumentException(lsqConf().describe() + " has no step parameter '" + key + "' (its "
+                    + "parameters: " + paramTable().keySet() + ")");
+        }
     }
 
     /** @return the layer's input quantizer at run time (calibration state included) */

@@ -44,7 +44,7 @@ final class QuantizedWeights {
      */
     INDArray forPass(boolean training) {
         INDArray w = layer.getParam(LsqLayerConfig.WEIGHT_KEY);
-        INDArray steps = layer.getParam(LsqLayerConfig.WEIGHT_STEP_KEY);
+        INDArray steps = layer.getParam(LsqLayerConfig.WEIGHT_STEP_KEY); // the parameter: s over the step unit
         if (!training && kept && ArrayEquality.sameValues(steps, keptFromSteps)
                 && ArrayEquality.sameValues(w, keptFromWeights)) {
             return quantized;
@@ -55,7 +55,8 @@ final class QuantizedWeights {
                 keptFromWeights = w.dup(w.ordering());
                 keptFromSteps = steps.dup(steps.ordering());
             }
-            EagerQuantizer.quantize(w, steps, layer.lsqConf().getWeightQuantizer(), quantized);
+            EagerQuantizer.quantize(w, StepParams.values(layer, LsqLayerConfig.WEIGHT_STEP_KEY),
+                    layer.lsqConf().getWeightQuantizer(), quantized);
             quantizations++;
             kept = !training;
             if (kept) {

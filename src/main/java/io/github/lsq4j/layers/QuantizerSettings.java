@@ -7,7 +7,7 @@ import org.nd4j.linalg.learning.config.IUpdater;
 
 /**
  * The LSQ part of a layer builder's state: the weight and input {@link Quantizer}s being edited, which
- * of them are on, and the step updater. The builders of every LSQ layer hold one and expose it through
+ * of them are on, the step updater and the step unit. The builders of every LSQ layer hold one and expose it through
  * {@link LsqLayerBuilder}, whose one-line settings edit it. An invalid value keeps the previous
  * quantizer and is reported by the builder's {@code build()}, with the layer's name.
  */
@@ -21,6 +21,7 @@ public final class QuantizerSettings {
     private boolean quantizeWeights = true;
     private boolean quantizeInputs = true;
     private IUpdater stepUpdater;
+    private double stepUnit = 1;
     private String invalidSetting;
 
     /**
@@ -48,7 +49,7 @@ public final class QuantizerSettings {
 
     /** @return the LSQ options these settings describe */
     public LsqOptions options() {
-        return new LsqOptions(weightQuantizer(), inputQuantizer(), stepUpdater);
+        return new LsqOptions(weightQuantizer(), inputQuantizer(), stepUpdater, stepUnit);
     }
 
     /** @return the axis of the layer's weights that holds the output channels */
@@ -90,6 +91,15 @@ public final class QuantizerSettings {
         stepUpdater = updater;
     }
 
+    void setStepUnit(double unit) {
+        try {
+            LsqOptions.checkStepUnit(unit);
+            stepUnit = unit;
+        } catch (IllegalArgumentException e) {
+            reportInvalid("stepUnit", e);
+        }
+    }
+
     void setPerChannelWeights(boolean perChannel) {
         editWeights("perChannelWeights", q -> perChannel ? q.perChannel(weightChannelAxis) : q.perTensor());
     }
@@ -103,10 +113,14 @@ public final class QuantizerSettings {
         try {
             return change.apply(current);
         } catch (IllegalArgumentException e) {
-            if (invalidSetting == null) {
-                invalidSetting = setting + ": " + e.getMessage();
-            }
+            reportInvalid(setting, e);
             return current;
+        }
+    }
+
+    private void reportInvalid(String setting, IllegalArgumentException e) {
+        if (invalidSetting == null) {
+            invalidSetting = setting + ": " + e.getMessage();
         }
     }
 

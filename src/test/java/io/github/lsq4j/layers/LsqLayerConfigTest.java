@@ -263,20 +263,20 @@ class LsqLayerConfigTest {
         assertEquals(conf.toJson(), restored.toJson());
     }
 
+    /** Options with step unit 1 are what version 1 expressed, and are written as version 1 for older readers. */
     @Test
-    void builderLayersHaveTheCurrentFormatVersionAndJsonKeepsIt() {
+    void builderLayersHaveFormatVersionOneAndJsonKeepsIt() {
         LsqDense d = fullDense();
         LsqConv2D c = fullConv();
-        assertEquals(LsqOptions.FORMAT_VERSION, d.getLsq().formatVersion());
-        assertEquals(LsqOptions.FORMAT_VERSION, c.getLsq().formatVersion());
+        assertEquals(1, d.getLsq().formatVersion());
+        assertEquals(1, c.getLsq().formatVersion());
         MultiLayerConfiguration conf = new NeuralNetConfiguration.Builder().list().layer(c).layer(d)
                 .layer(TestNets.output(2)).setInputType(InputType.convolutional(8, 8, 3)).build();
         String json = conf.toJson();
         assertTrue(json.contains("\"formatVersion\""), json);
         MultiLayerConfiguration restored = MultiLayerConfiguration.fromJson(json);
         for (int i = 0; i < 2; i++) {
-            assertEquals(LsqOptions.FORMAT_VERSION,
-                    ((AbstractLsqLayer) restored.getConf(i).getLayer()).getLsq().formatVersion());
+            assertEquals(1, ((AbstractLsqLayer) restored.getConf(i).getLayer()).getLsq().formatVersion());
         }
     }
 

@@ -241,14 +241,15 @@ class LsqOutputLayerTest {
     void jsonAndModelFileRoundTripsKeepEverything() throws IOException {
         LsqOutputLayer conf = new LsqOutputLayer.Builder(LossFunctions.LossFunction.NEGATIVELOGLIKELIHOOD).name("out")
                 .nOut(3).activation(Activation.SOFTMAX).weightBits(3).inputBits(5).inputSigned(false)
-                .perChannelWeights(true).stepUpdater(new NoOp()).build();
+                .perChannelWeights(true).stepUpdater(new NoOp()).stepUnit(0.125).build();
         MultiLayerNetwork net = net(conf, 5);
         MultiLayerConfiguration restoredConf = MultiLayerConfiguration.fromJson(net.getLayerWiseConfigurations().toJson());
         assertEquals(net.getLayerWiseConfigurations(), restoredConf);
         LsqOutputLayer restoredLayer = (LsqOutputLayer) restoredConf.getConf(1).getLayer();
         assertEquals(conf.getWeightQuantizer(), restoredLayer.getWeightQuantizer());
         assertEquals(conf.getInputQuantizer(), restoredLayer.getInputQuantizer());
-        assertEquals(LsqOptions.FORMAT_VERSION, restoredLayer.getLsq().formatVersion());
+        assertEquals(LsqOptions.FORMAT_VERSION, restoredLayer.getLsq().formatVersion(), "a step unit needs version 2");
+        assertEquals(0.125, restoredLayer.getStepUnit());
         assertEquals(conf.getLsq(), restoredLayer.getLsq());
         assertEquals(conf.toString(), restoredLayer.toString());
 

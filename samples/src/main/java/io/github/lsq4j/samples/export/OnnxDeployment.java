@@ -213,7 +213,7 @@ public final class OnnxDeployment {
             }
             String input = lsq.getConfiguration().getVertexInputs().get(layer.name()).get(0);
             float[] x = activations.get(input).castTo(DataType.FLOAT).dup('c').data().asFloat();
-            float s = layer.getParam(LsqLayerConfig.INPUT_STEP_KEY).getFloat(0);
+            float s = layer.stepValues(LsqLayerConfig.INPUT_STEP_KEY).getFloat(0);
             float reciprocal = 1f / s;
             int qn = quantizer.range().qn();
             int qp = quantizer.range().qp();

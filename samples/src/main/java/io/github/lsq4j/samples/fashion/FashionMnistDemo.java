@@ -179,7 +179,7 @@ public final class FashionMnistDemo {
         QuantizedLayer layer = LsqLayers.layer(lsq, HISTOGRAM_LAYER);
         INDArray w = layer.getParam(LsqLayerConfig.WEIGHT_KEY);
         return LsqMath.values(weights(w), w.shape(), layer.lsqConf().getWeightQuantizer(),
-                weights(layer.getParam(LsqLayerConfig.WEIGHT_STEP_KEY)));
+                weights(layer.stepValues(LsqLayerConfig.WEIGHT_STEP_KEY)));
     }
 
     private static Map<String, Object> train(String stage, ComputationGraph net, ImageClassificationIterator trainData,

@@ -66,7 +66,7 @@ class ParallelTrainingTest {
     private static double[] steps(ComputationGraph net) {
         return LsqLayers.lsqLayers(net).stream()
                 .flatMap(l -> java.util.stream.Stream.of(LsqLayerConfig.WEIGHT_STEP_KEY, LsqLayerConfig.INPUT_STEP_KEY)
-                        .map(((QuantizedLayer) l)::getParam))
+                        .map(((QuantizedLayer) l)::stepValues))
                 .flatMapToDouble(p -> java.util.Arrays.stream(p.dup().data().asDouble()))
                 .toArray();
     }

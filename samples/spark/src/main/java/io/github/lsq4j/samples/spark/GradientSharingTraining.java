@@ -41,15 +41,18 @@ import org.nd4j.parameterserver.distributed.conf.VoidConfiguration;
  * same batches and schedule. The concern: an LSQ step's gradient is scaled by {@code 1/sqrt(N * Qp)}, so
  * its update is small next to the weights'; below the threshold, it would wait in the residual while the
  * weights move. The sample measures it: each run prints its test top-1, its training images/s, and how
- * far each layer's weight and input steps moved.
+ * far each layer's weight and input steps moved. The fix: the step parameters in units of
+ * {@link #STEP_UNIT} ({@link QuantizationPolicy.Builder#stepUnit}), so that their updates are as large as
+ * the weights' for the same steps, with a fixed threshold of {@link #LSQ_THRESHOLD}.
  *
  * <p>Spark local mode, 2 workers, in one JVM: the driver is the parameter server's controller and Aeron
  * moves the updates over 127.0.0.1. {@code cd samples/spark && mvn -q compile exec:java
  * -Dexec.mainClass=io.github.lsq4j.samples.spark.GradientSharingTraining -Dexec.args="8000 one gs --seed 2"}
  * (arguments: training images, then the runs: {@code one}, {@code pa}, {@code gs} with
  * {@link #lsqThreshold()}, {@code gs-default} with {@link #defaultThreshold()}, {@code gs:T} with a fixed
- * threshold {@code T}, e.g. {@code gs:5e-6}; {@code --seed N} anywhere after the image count seeds the
- * batches' shuffle and augmentation and the weight initialization, default 1). Make at most one
+ * threshold {@code T}, e.g. {@code gs:1e-4}; {@code --seed N} anywhere after the image count seeds the
+ * batches' shuffle and augmentation and the weight initialization, default 1; {@code --step-unit U} sets the
+ * step unit of every run, default {@link #STEP_UNIT}, 1 for steps stored as themselves). Make at most one
  * gradient-sharing run per JVM: a second one in the same JVM reuses the first one's parameter-server
  * state (DL4J keeps its training wrapper in a singleton) and trains wrongly.
  */
@@ -61,7 +64,13 @@ public final class GradientSharingTraining {
     /** The UDP port of the parameter server (Aeron), on 127.0.0.1. */
     public static final int PORT = 40123;
     /** The update threshold for LSQ networks, see {@link #lsqThreshold()}. */
-    public static final double LSQ_THRESHOLD = 1e-5;
+    public static final double LSQ_THRESHOLD = 1e-3;
+    /**
+     * The unit of the step parameters for gradient sharing: each holds {@code 256 s}, so that its updates are 256
+     * times larger and pass {@link #LSQ_THRESHOLD} as the weights' do. A power of two, so that training on
+     * one worker is bit-identical to unit 1.
+     */
+    public static final double STEP_UNIT = 1.0 / 256;
     private static final int EVAL_BATCH = 500;
 
     private GradientSharingTraining() {
@@ -121,14 +130,15 @@ public final class GradientSharingTraining {
      * converted to 4-bit LSQ (8-bit first and last layer), its input steps calibrated on the first batch, on
      * the driver, so that every worker starts from the same steps.
      *
-     * @param batches the training batches
-     * @param seed    the weight-initialization seed
+     * @param batches  the training batches
+     * @param seed     the weight-initialization seed
+     * @param stepUnit the unit of the step parameters ({@link QuantizationPolicy.Builder#stepUnit})
      * @return the calibrated LSQ network
      */
-    public static ComputationGraph calibratedLsq(List<DataSet> batches, long seed) {
+    public static ComputationGraph calibratedLsq(List<DataSet> batches, long seed, double stepUnit) {
         ComputationGraph fp = LsqRecipe.fullPrecision().applyTo(SmallResNet.build(8, seed), batches.size());
         FineTuner.builder(fp, new ExistingDataSetIterator(batches)).progressBar(false).build().fit();
-        ComputationGraph lsq = LsqConverter.convert(fp, QuantizationPolicy.paper(4));
+        ComputationGraph lsq = LsqConverter.convert(fp, QuantizationPolicy.builder(4).stepUnit(stepUnit).build());
         LsqLayers.calibrate(lsq, new ExistingDataSetIterator(batches.subList(0, 1)), 1);
         return lsq;
     }
@@ -153,9 +163,10 @@ public final class GradientSharingTraining {
     }
 
     /**
-     * DL4J's documented setting, the adaptive threshold starting at 1e-3. It freezes every LSQ step on the
-     * quick schedule: it settles near 2e-3, where about 1 % of the entries are sent, and a step's whole
-     * movement over the run (a few 1e-4 at most) never fills one quantum of its residual.
+     * DL4J's documented setting, the adaptive threshold starting at 1e-3. With steps stored as themselves (unit
+     * 1) it freezes every LSQ step on the quick schedule: it settles near 2e-3, where about 1 % of the entries
+     * are sent, and a step's whole movement over the run (a few 1e-4 at most) never fills one quantum of its
+     * residual. With {@link #STEP_UNIT} every step moves.
      *
      * @return {@code new AdaptiveThresholdAlgorithm(1e-3)}
      */
@@ -164,16 +175,14 @@ public final class GradientSharingTraining {
     }
 
     /**
-     * The threshold to train LSQ networks with: fixed at {@value #LSQ_THRESHOLD}, small enough that a
-     * step's update fills a quantum within a few iterations. Nearly every entry then passes, so the
-     * workers exchange bitmap-encoded updates (2 bits per parameter, 16x smaller than float) instead of
-     * sparse ones. The price: each encoded entry is applied as plus or minus one threshold, so the weights too
-     * move at most one threshold per message, the rest waiting in the residual. On the quick schedule, over
-     * seeds 1 to 3, every weight step moved (and every input step but one, on seed 1), and top-1 ended 0.64 to
-     * 1.80 points below one worker, 1.05 on the mean; 5e-6 moved every step but lost more, 1e-4 came closer to
-     * one worker but froze 3 to 4 of the 20 steps (see {@code samples/results/spark-gradient-sharing}).
+     * The threshold to train LSQ networks with, together with {@link #STEP_UNIT}: fixed at
+     * {@value #LSQ_THRESHOLD}. Each encoded entry is applied as plus or minus one threshold, so a parameter
+     * moves at most one threshold per message and the rest waits in the residual: a threshold small enough
+     * for steps stored as themselves (1e-5) throttles the weights, and costs accuracy. With the step unit the
+     * threshold can be chosen for the weights. On the quick schedule, over seeds 1 to 3, every step moved and
+     * top-1 ended within 0.4 points of one worker (see {@code samples/results/spark-gradient-sharing}).
      *
-     * @return {@code new FixedThresholdAlgorithm(1e-5)}
+     * @return {@code new FixedThresholdAlgorithm(1e-3)}
      */
     public static ThresholdAlgorithm lsqThreshold() {
         return new FixedThresholdAlgorithm(LSQ_THRESHOLD);
@@ -250,7 +259,7 @@ public final class GradientSharingTraining {
     }
 
     private static double[] values(QuantizedLayer layer, String key) {
-        return layer.getParam(key).dup().data().asDouble();
+        return layer.stepValues(key).data().asDouble();
     }
 
     /** @return {@code |after - before| / before}, averaged over the elements (per-channel steps count as one) */
@@ -271,10 +280,13 @@ public final class GradientSharingTraining {
     public static void main(String[] args) {
         int images = args.length > 0 ? Integer.parseInt(args[0]) : 8000;
         long seed = 1;
+        double stepUnit = STEP_UNIT;
         List<String> runs = new ArrayList<>();
         for (int i = 1; i < args.length; i++) {
             if (args[i].equals("--seed")) {
                 seed = Long.parseLong(args[++i]);
+            } else if (args[i].equals("--step-unit")) {
+                stepUnit = Double.parseDouble(args[++i]);
             } else {
                 runs.add(args[i]);
             }
@@ -284,8 +296,8 @@ public final class GradientSharingTraining {
         }
         FashionMnist.Splits data = FashionMnist.loadOrExit(FashionMnist.DEFAULT_DIR);
         List<DataSet> batches = batches(data.train(), images, seed);
-        ComputationGraph start = calibratedLsq(batches, seed);
-        System.out.printf(Locale.ROOT, "seed %d, %d images%n", seed, images);
+        ComputationGraph start = calibratedLsq(batches, seed, stepUnit);
+        System.out.printf(Locale.ROOT, "seed %d, %d images, step unit %s%n", seed, images, stepUnit);
         System.out.printf(Locale.ROOT, "start (4-bit, calibrated, not fine-tuned): test top-1 %.2f %%%n",
                 100 * accuracy(start.clone(), batches, data.test()));
         try (JavaSparkContext sc = SparkTraining.localContext()) {
