@@ -17,8 +17,8 @@ final class WeightSteps {
 
     /**
      * Derives the weight step(s) from the current weights if they are not initialized: zero, as a new
-     * layer's are ({@link #initialize} sets them all, and {@link StepParams#clamp} keeps them positive). Reads one
-     * value: it runs on every pass.
+     * layer's are ({@link #initialize} sets them all, and {@link StepParams#clamp} keeps them positive).
+     * Reads one value: it runs on every pass.
      */
     static void ensureInitialized(QuantizedLayer layer) {
         if (layer.lsqConf().isQuantizeWeights() && StepParams.first(layer, LsqLayerConfig.WEIGHT_STEP_KEY) == 0) {
