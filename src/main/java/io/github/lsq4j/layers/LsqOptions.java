@@ -85,7 +85,9 @@ public final class LsqOptions implements Serializable {
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("LSQ options: stepUnit " + e.getMessage(), e);
         }
-        this.formatVersion = formatVersion;
+        // a step unit needs version 2 whatever a (hand-edited) file says, so that writing it again keeps older
+        // readers from dropping the unit
+        this.formatVersion = unit == 1 ? formatVersion : Math.max(formatVersion, 2);
         this.weightQuantizer = weightQuantizer;
         this.inputQuantizer = inputQuantizer;
         this.stepUpdater = stepUpdater;

@@ -194,6 +194,11 @@ class StepUnitTest {
         assertEquals(UNIT, first.getStepUnit());
         assertEquals(2, first.getLsq().formatVersion(), "a unit other than 1 needs version 2");
 
+        String versionOneWithUnit = TestNets.editLsqLayerJson(json,
+                layer -> ((ObjectNode) layer.get("lsq")).put("formatVersion", 1));
+        assertEquals(2, ((LsqLayerConfig) MultiLayerConfiguration.fromJson(versionOneWithUnit).getConf(0).getLayer())
+                .getLsq().formatVersion(), "a unit read from a version-1 file is written back as version 2");
+
         String plainJson = lsq(1).getLayerWiseConfigurations().toJson();
         assertFalse(plainJson.contains("stepUnit"), "unit 1 is written as version 1 wrote it");
         assertEquals(1, ((LsqLayerConfig) MultiLayerConfiguration.fromJson(plainJson).getConf(0).getLayer())
