@@ -349,11 +349,7 @@ public final class QuantizationPolicy {
                 throw new IllegalArgumentException("policy: unsupportedLayers, weightQuantizer and inputQuantizer must "
                         + "not be null");
             }
-            try {
-                LsqOptions.checkStepUnit(stepUnit);
-            } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException("policy: stepUnit " + e.getMessage(), e);
-            }
+            LsqOptions.checkStepUnit("policy: stepUnit", stepUnit);
             if (gradientScaleSet) {
                 if (gradientScale == null) {
                     throw new IllegalArgumentException("policy: gradientScale must not be null");

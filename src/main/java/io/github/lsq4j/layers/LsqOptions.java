@@ -33,8 +33,6 @@ public final class LsqOptions implements Serializable {
      */
     public static final int FORMAT_VERSION = 2;
 
-    @JsonProperty("formatVersion")
-    private final int formatVersion;
     @JsonProperty("weightQuantizer")
     private final Quantizer weightQuantizer;
     @JsonProperty("inputQuantizer")
@@ -62,15 +60,20 @@ public final class LsqOptions implements Serializable {
      * @throws IllegalArgumentException if the step unit is not finite and positive
      */
     public LsqOptions(Quantizer weightQuantizer, Quantizer inputQuantizer, IUpdater stepUpdater, double stepUnit) {
-        this(stepUnit == 1 ? 1 : FORMAT_VERSION, weightQuantizer, inputQuantizer, stepUpdater, stepUnit);
+        checkStepUnit("LSQ options: stepUnit", stepUnit);
+        this.weightQuantizer = weightQuantizer;
+        this.inputQuantizer = inputQuantizer;
+        this.stepUpdater = stepUpdater;
+        this.stepUnit = stepUnit;
     }
 
+    /** Reads the JSON form: refuses a version this lsq4j cannot read; a missing step unit is 1. */
     @JsonCreator
-    private LsqOptions(@JsonProperty("formatVersion") int formatVersion,
-                       @JsonProperty("weightQuantizer") Quantizer weightQuantizer,
-                       @JsonProperty("inputQuantizer") Quantizer inputQuantizer,
-                       @JsonProperty("stepUpdater") IUpdater stepUpdater,
-                       @JsonProperty("stepUnit") Double stepUnit) {
+    private static LsqOptions fromJson(@JsonProperty("formatVersion") int formatVersion,
+                                       @JsonProperty("weightQuantizer") Quantizer weightQuantizer,
+                                       @JsonProperty("inputQuantizer") Quantizer inputQuantizer,
+                                       @JsonProperty("stepUpdater") IUpdater stepUpdater,
+                                       @JsonProperty("stepUnit") Double stepUnit) {
         if (formatVersion > FORMAT_VERSION) {
             throw new IllegalArgumentException("LSQ options: formatVersion " + formatVersion
                     + " was written by a newer lsq4j; this one reads up to " + FORMAT_VERSION + ": upgrade lsq4j");
@@ -79,35 +82,27 @@ public final class LsqOptions implements Serializable {
             throw new IllegalArgumentException("LSQ options: formatVersion must be 1 to " + FORMAT_VERSION + ", got "
                     + formatVersion);
         }
-        double unit = stepUnit == null ? 1 : stepUnit;
-        try {
-            checkStepUnit(unit);
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("LSQ options: stepUnit " + e.getMessage(), e);
-        }
-        // a step unit needs version 2 whatever a (hand-edited) file says, so that writing it again keeps older
-        // readers from dropping the unit
-        this.formatVersion = unit == 1 ? formatVersion : Math.max(formatVersion, 2);
-        this.weightQuantizer = weightQuantizer;
-        this.inputQuantizer = inputQuantizer;
-        this.stepUpdater = stepUpdater;
-        this.stepUnit = unit;
+        return new LsqOptions(weightQuantizer, inputQuantizer, stepUpdater, stepUnit == null ? 1 : stepUnit);
     }
 
     /**
+     * @param setting  what the unit is, for the message (e.g. {@code "policy: stepUnit"})
      * @param stepUnit a step unit
-     * @throws IllegalArgumentException if it is not finite and positive, its message "must be ..., got "
-     *                                  the value, for the caller to prefix with the setting's name
+     * @throws IllegalArgumentException naming the setting and the value, if the unit is not finite and positive
      */
-    public static void checkStepUnit(double stepUnit) {
+    public static void checkStepUnit(String setting, double stepUnit) {
         if (!(stepUnit > 0) || Double.isInfinite(stepUnit)) {
-            throw new IllegalArgumentException("must be finite and > 0, got " + stepUnit);
+            throw new IllegalArgumentException(setting + " must be finite and > 0, got " + stepUnit);
         }
     }
 
-    /** @return the version of the JSON form these options were made with or read from */
+    /**
+     * @return the version of the JSON form these options are written in: the oldest that holds them, 1 without a
+     *         step unit (readable by earlier lsq4j releases), 2 with one (refused by them rather than misread)
+     */
+    @JsonProperty("formatVersion")
     public int formatVersion() {
-        return formatVersion;
+        return stepUnit == 1 ? 1 : 2;
     }
 
     /** @return the unit of the step parameters: a step parameter holds {@code s / stepUnit} */
@@ -180,14 +175,13 @@ public final class LsqOptions implements Serializable {
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof LsqOptions l && l.formatVersion == formatVersion
-                && Objects.equals(l.weightQuantizer, weightQuantizer) && Objects.equals(l.inputQuantizer, inputQuantizer)
+        return o instanceof LsqOptions l && Objects.equals(l.weightQuantizer, weightQuantizer) && Objects.equals(l.inputQuantizer, inputQuantizer)
                 && Objects.equals(l.stepUpdater, stepUpdater) && l.stepUnit == stepUnit;
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(formatVersion, weightQuantizer, inputQuantizer, stepUpdater, stepUnit);
+        return Objects.hash(weightQuantizer, inputQuantizer, stepUpdater, stepUnit);
     }
 
     /** @return the quantizers and step updater, as the layers' {@code toString()} shows them */

@@ -147,6 +147,6 @@ public class LsqOutputRuntimeLayer extends BaseOutputLayer<LsqOutputLayer> imple
     @Override
     public void applyConstraints(int iteration, int epoch) {
         super.applyConstraints(iteration, epoch);
-        StepParams.clamp(paramTable(), lsqConf().getStepUnit());
+        StepParams.clamp(this);
     }
 }

@@ -223,6 +223,6 @@ public class LsqRuntimeLayer extends SameDiffLayer implements QuantizedLayer {
     @Override
     public void applyConstraints(int iteration, int epoch) {
         super.applyConstraints(iteration, epoch);
-        StepParams.clamp(paramTable, lsqConf().getStepUnit());
+        StepParams.clamp(this);
     }
 }

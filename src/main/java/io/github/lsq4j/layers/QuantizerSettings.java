@@ -93,10 +93,10 @@ public final class QuantizerSettings {
 
     void setStepUnit(double unit) {
         try {
-            LsqOptions.checkStepUnit(unit);
+            LsqOptions.checkStepUnit("stepUnit", unit);
             stepUnit = unit;
         } catch (IllegalArgumentException e) {
-            reportInvalid("stepUnit", e);
+            reportInvalid(e.getMessage());
         }
     }
 
@@ -113,14 +113,15 @@ public final class QuantizerSettings {
         try {
             return change.apply(current);
         } catch (IllegalArgumentException e) {
-            reportInvalid(setting, e);
+            reportInvalid(setting + ": " + e.getMessage());
             return current;
         }
     }
 
-    private void reportInvalid(String setting, IllegalArgumentException e) {
+    /** Keeps the first invalid setting's message, for {@link #check}. */
+    private void reportInvalid(String message) {
         if (invalidSetting == null) {
-            invalidSetting = setting + ": " + e.getMessage();
+            invalidSetting = message;
         }
     }
 

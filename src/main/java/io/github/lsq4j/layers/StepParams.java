@@ -2,7 +2,6 @@ package io.github.lsq4j.layers;
 
 import io.github.lsq4j.quant.LsqMath;
 import io.github.lsq4j.quant.Quantizer;
-import java.util.Map;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
@@ -66,14 +65,13 @@ final class StepParams {
      * Raises every step below {@link LsqMath#MIN_STEP} to it, in place, so that an update never leaves a zero or
      * negative step (the quantizers also guard the value they compute with).
      *
-     * @param paramTable the layer's parameters
-     * @param unit       its step unit
+     * @param layer the layer
      */
-    static void clamp(Map<String, INDArray> paramTable, double unit) {
+    static void clamp(QuantizedLayer layer) {
         for (String key : new String[] {LsqLayerConfig.WEIGHT_STEP_KEY, LsqLayerConfig.INPUT_STEP_KEY}) {
-            INDArray p = paramTable == null ? null : paramTable.get(key);
+            INDArray p = layer.getParam(key);
             if (p != null) {
-                raiseTo(p, LsqMath.MIN_STEP / unit);
+                raiseTo(p, LsqMath.MIN_STEP / layer.lsqConf().getStepUnit());
             }
         }
     }

@@ -285,23 +285,11 @@ class LsqLayerConfigTest {
                 .layer(TestNets.output(2)).setInputType(InputType.convolutional(8, 8, 3)).build();
     }
 
-    /** Reading the JSON fails; the exception or one of its causes mentions every fragment. */
-    private static void assertJsonRefused(String json, String... fragments) {
-        Exception e = assertThrows(Exception.class, () -> MultiLayerConfiguration.fromJson(json));
-        StringBuilder chain = new StringBuilder();
-        for (Throwable t = e; t != null; t = t.getCause()) {
-            chain.append(t.getMessage()).append(" | ");
-        }
-        for (String f : fragments) {
-            assertTrue(chain.toString().contains(f), "'" + chain + "' should mention '" + f + "'");
-        }
-    }
-
     @Test
     void jsonOfANewerFormatVersionIsRefused() {
         String json = TestNets.editLsqLayerJson(lsqConf().toJson(),
                 layer -> ((ObjectNode) layer.get("lsq")).put("formatVersion", 99));
-        assertJsonRefused(json, "formatVersion 99", "newer");
+        TestNets.assertJsonRefused(json, "formatVersion 99", "newer");
     }
 
     @Test
@@ -311,7 +299,7 @@ class LsqLayerConfigTest {
             ((ObjectNode) lsq.get(lsq.get("weightQuantizer").isObject() ? "weightQuantizer" : "inputQuantizer"))
                     .put("bits", 12);
         });
-        assertJsonRefused(json, "bits", "got 12");
+        TestNets.assertJsonRefused(json, "bits", "got 12");
     }
 
     /** Java serialization, as Spark uses to ship configurations to its executors. */
@@ -344,7 +332,7 @@ class LsqLayerConfigTest {
     @Test
     void jsonWithAnOldFormatPropertyIsRefusedNamingIt() {
         String json = TestNets.editLsqLayerJson(lsqConf().toJson(), layer -> layer.put("weightBits", 4));
-        assertJsonRefused(json, "'weightBits'", "format version");
+        TestNets.assertJsonRefused(json, "'weightBits'", "format version");
     }
 
     private static AbstractLsqLayer layerOf(ComputationGraphConfiguration c, String name) {

@@ -1,6 +1,7 @@
 package io.github.lsq4j.layers;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
@@ -236,6 +237,18 @@ final class TestNets {
             return mapper.writeValueAsString(root);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Reading the MultiLayerConfiguration JSON fails; the exception or one of its causes mentions every fragment. */
+    static void assertJsonRefused(String json, String... fragments) {
+        Exception e = assertThrows(Exception.class, () -> MultiLayerConfiguration.fromJson(json));
+        StringBuilder chain = new StringBuilder();
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            chain.append(t.getMessage()).append(" | ");
+        }
+        for (String f : fragments) {
+            assertTrue(chain.toString().contains(f), "'" + chain + "' should mention '" + f + "'");
         }
     }
 

@@ -67,7 +67,7 @@ class ParallelTrainingTest {
         return LsqLayers.lsqLayers(net).stream()
                 .flatMap(l -> java.util.stream.Stream.of(LsqLayerConfig.WEIGHT_STEP_KEY, LsqLayerConfig.INPUT_STEP_KEY)
                         .map(((QuantizedLayer) l)::stepValues))
-                .flatMapToDouble(p -> java.util.Arrays.stream(p.dup().data().asDouble()))
+                .flatMapToDouble(p -> java.util.Arrays.stream(p.data().asDouble()))
                 .toArray();
     }
 }
